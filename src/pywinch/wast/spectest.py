@@ -1,0 +1,68 @@
+"""The ``spectest`` module every WAST script may import.
+
+Written against the wasmtime-py API surface (``api`` is ``pywinch`` or
+``wasmtime``), so both backends get the same definitions. Its externs are
+created once per store (a script's store); the function types and host
+callables are built once per API and reused.
+"""
+
+from __future__ import annotations
+
+__all__ = ["define_spectest", "SPECTEST_GLOBALS"]
+
+# name -> (value type, value); f32/f64 are given as the float the spec writes
+SPECTEST_GLOBALS = {
+    "global_i32": ("i32", 666),
+    "global_i64": ("i64", 666),
+    "global_f32": ("f32", 666.6),
+    "global_f64": ("f64", 666.6),
+}
+
+# the print functions: name -> parameter types
+SPECTEST_FUNCS = {
+    "print": (),
+    "print_i32": ("i32",),
+    "print_i64": ("i64",),
+    "print_f32": ("f32",),
+    "print_f64": ("f64",),
+    "print_i32_f32": ("i32", "f32"),
+    "print_f64_f64": ("f64", "f64"),
+}
+
+
+def _ignore(*args):
+    # The reference interpreter prints the arguments; a test runner keeps its
+    # output to failures, so the functions only accept their arguments.
+    return None
+
+
+_type_cache: dict = {}
+
+
+def _func_types(api):
+    key = id(api)
+    types = _type_cache.get(key)
+    if types is None:
+        vt = {"i32": api.ValType.i32(), "i64": api.ValType.i64(),
+              "f32": api.ValType.f32(), "f64": api.ValType.f64()}
+        types = {name: api.FuncType([vt[p] for p in params], []) for name, params in SPECTEST_FUNCS.items()}
+        types["_vt"] = vt
+        _type_cache[key] = types
+    return types
+
+
+def define_spectest(api, store, linker) -> dict:
+    """Create the spectest externs in ``store`` and define them in ``linker``; returns them by name."""
+    types = _func_types(api)
+    vt = types["_vt"]
+    externs = {}
+    for name in SPECTEST_FUNCS:
+        externs[name] = api.Func(store, types[name], _ignore)
+    for name, (t, value) in SPECTEST_GLOBALS.items():
+        val = getattr(api.Val, t)(value)
+        externs[name] = api.Global(store, api.GlobalType(vt[t], False), val)
+    externs["table"] = api.Table(store, api.TableType(api.ValType.funcref(), api.Limits(10, 20)), None)
+    externs["memory"] = api.Memory(store, api.MemoryType(api.Limits(1, 2)))
+    for name, ext in externs.items():
+        linker.define(store, "spectest", name, ext)
+    return externs
