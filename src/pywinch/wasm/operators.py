@@ -1,0 +1,284 @@
+"""The operator stream of a function body (or constant expression).
+
+``read_operators(data, pos, end)`` is a generator of ``(code, imm, offset)``
+triples, one per instruction, each decoded exactly once:
+
+- ``code``: the dense opcode code of opcodes.py (``0x00..0xFF`` single-byte,
+  ``FC_BASE + sub``, ``FD_BASE + sub``);
+- ``offset``: the instruction's byte offset in ``data`` (the whole module, so
+  offsets are module offsets, as Wasmtime reports them);
+- ``imm``: by immediate kind (``opcodes.IMMEDIATES[code]``):
+
+  ============== ===========================================================
+  NONE           None
+  BLOCKTYPE      int: ``>= 0`` a type index; ``-0x40`` (BLOCK_EMPTY) no
+                 result; otherwise ``-t`` for the single result type ``t``
+                 (``-0x7F`` is ``[] -> [i32]``)
+  LABEL          int (relative depth)
+  BR_TABLE       ``(labels: tuple[int, ...], default: int)``
+  FUNC           int function index
+  CALL_INDIRECT  ``(typeidx, tableidx)``
+  LOCAL, GLOBAL  int index
+  TABLE          int table index
+  MEMARG         ``(align_log2, offset, memidx)``; memidx is 0 in 2.0
+  MEMORY         int memory index (0)
+  I32, I64       int, signed
+  F32, F64       int, the raw IEEE bits
+  SELECT_T       tuple of value types (the validator checks its length)
+  REFTYPE        int value type (FUNCREF or EXTERNREF)
+  MEMORY_INIT    ``(dataidx, memidx)``
+  DATA, ELEM     int segment index
+  MEMORY_COPY    ``(dst_memidx, src_memidx)``
+  TABLE_INIT     ``(elemidx, tableidx)``
+  TABLE_COPY     ``(dst_tableidx, src_tableidx)``
+  V128           int, the 16 bytes little-endian
+  SHUFFLE        bytes of the 16 lane indices
+  LANE           int lane index
+  MEMARG_LANE    ``(align_log2, offset, memidx, lane)``
+  ============== ===========================================================
+
+The stream tracks block nesting and stops right after the ``end`` that closes
+the body; bytes left before ``end`` are the caller's to check (binary.py).  A
+body that runs out before that ``end`` is malformed.  Every decoding failure
+raises ``MalformedError`` with the specification's words.
+"""
+
+from __future__ import annotations
+
+from ..errors import MalformedError
+from . import opcodes as op
+from .leb128 import EOF_MESSAGE, read_s32, read_s33, read_s64, read_u32
+from .types import EXTERNREF, FUNCREF, VALTYPES
+
+BLOCK_EMPTY = -0x40
+
+_K_END = 100
+_K_PREFIX = 101
+_K_ILLEGAL = -1
+
+# Immediate kind of each single-byte opcode, with end and the prefixes set
+# apart so the loop tests the common kinds first.
+_KIND1 = [_K_ILLEGAL] * 256
+for _c in range(256):
+    if op.NAMES[_c] is not None:
+        _KIND1[_c] = op.IMMEDIATES[_c]
+_KIND1[op.END] = _K_END
+_KIND1[0xFC] = _K_PREFIX
+_KIND1[0xFD] = _K_PREFIX
+del _c
+
+_IMM = op.IMMEDIATES
+_NAMES = op.NAMES
+_NONE, _LOCAL, _GLOBAL, _LABEL, _FUNC, _I32 = op.NONE, op.LOCAL, op.GLOBAL, op.LABEL, op.FUNC, op.I32
+_MEMARG, _BLOCKTYPE = op.MEMARG, op.BLOCKTYPE
+
+
+class _Body(Exception):
+    """Internal: the body's bytes ran out before its final end."""
+
+
+def _eof(pos: int, end: int, data_len: int) -> MalformedError:
+    return MalformedError(EOF_MESSAGE, min(pos, end))
+
+
+def _zero_byte(data, pos: int, end: int):
+    if pos >= end:
+        raise _Body()
+    if data[pos] != 0:
+        raise MalformedError("zero byte expected", pos)
+    return pos + 1
+
+
+def _read_imm(kind: int, data, pos: int, end: int):
+    """Decode the immediate of ``kind`` at ``pos``: ``(imm, new_pos)``.  The
+    caller checks ``new_pos <= end``; reads past ``end`` inside one immediate
+    are bounded by explicit checks where a count drives a loop."""
+    if kind == op.BR_TABLE:
+        count, pos = read_u32(data, pos, end)
+        if count > end - pos:
+            raise _Body()
+        labels = []
+        append = labels.append
+        for _ in range(count):
+            v = data[pos]
+            if v & 0x80:
+                v, pos = read_u32(data, pos, end)
+            else:
+                pos += 1
+            append(v)
+        default, pos = read_u32(data, pos, end)
+        return (tuple(labels), default), pos
+    if kind == op.I64:
+        return read_s64(data, pos, end)
+    if kind == op.F32:
+        if pos + 4 > end:
+            raise _Body()
+        return int.from_bytes(data[pos:pos + 4], "little"), pos + 4
+    if kind == op.F64:
+        if pos + 8 > end:
+            raise _Body()
+        return int.from_bytes(data[pos:pos + 8], "little"), pos + 8
+    if kind == op.CALL_INDIRECT or kind == op.TABLE_INIT or kind == op.TABLE_COPY:
+        a, pos = read_u32(data, pos, end)
+        b, pos = read_u32(data, pos, end)
+        return (a, b), pos
+    if kind == op.TABLE or kind == op.DATA or kind == op.ELEM or kind == op.LOCAL \
+            or kind == op.GLOBAL or kind == op.FUNC or kind == op.LABEL:
+        return read_u32(data, pos, end)
+    if kind == op.I32:
+        return read_s32(data, pos, end)
+    if kind == op.MEMARG or kind == op.MEMARG_LANE:
+        align, pos = read_u32(data, pos, end)
+        offset, pos = read_u32(data, pos, end)
+        if kind == op.MEMARG:
+            return (align, offset, 0), pos
+        if pos >= end:
+            raise _Body()
+        return (align, offset, 0, data[pos]), pos + 1
+    if kind == op.MEMORY:
+        return 0, _zero_byte(data, pos, end)
+    if kind == op.MEMORY_INIT:
+        idx, pos = read_u32(data, pos, end)
+        return (idx, 0), _zero_byte(data, pos, end)
+    if kind == op.MEMORY_COPY:
+        pos = _zero_byte(data, pos, end)
+        return (0, 0), _zero_byte(data, pos, end)
+    if kind == op.SELECT_T:
+        count, pos = read_u32(data, pos, end)
+        if count > end - pos:
+            raise _Body()
+        types = []
+        for _ in range(count):
+            t = data[pos]
+            if t not in VALTYPES:
+                raise MalformedError("malformed value type", pos)
+            types.append(t)
+            pos += 1
+        return tuple(types), pos
+    if kind == op.REFTYPE:
+        if pos >= end:
+            raise _Body()
+        t = data[pos]
+        if t != FUNCREF and t != EXTERNREF:
+            raise MalformedError("malformed reference type", pos)
+        return t, pos + 1
+    if kind == op.V128:
+        if pos + 16 > end:
+            raise _Body()
+        return int.from_bytes(data[pos:pos + 16], "little"), pos + 16
+    if kind == op.SHUFFLE:
+        if pos + 16 > end:
+            raise _Body()
+        return bytes(data[pos:pos + 16]), pos + 16
+    if kind == op.LANE:
+        if pos >= end:
+            raise _Body()
+        return data[pos], pos + 1
+    if kind == op.BLOCKTYPE:
+        return _read_blocktype(data, pos, end)
+    if kind == op.NONE:
+        return None, pos
+    raise AssertionError(f"immediate kind {kind}")
+
+
+def _read_blocktype(data, pos: int, end: int):
+    b = data[pos]
+    if not b & 0x80:
+        if b & 0x40:
+            if b != 0x40 and b not in VALTYPES:
+                raise MalformedError("malformed value type", pos)
+            return -b, pos + 1
+        return b, pos + 1
+    v, npos = read_s33(data, pos, end)
+    if v < 0:
+        raise MalformedError("malformed value type", pos)
+    return v, npos
+
+
+def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
+    """Yield ``(code, imm, offset)`` for the instructions in ``data[pos:end]``
+    up to and including the ``end`` that closes the outermost block.  With
+    ``exact`` (function bodies) that ``end`` must be the last byte: the
+    generator raises "section size mismatch" when resumed after it otherwise."""
+    kinds = _KIND1
+    depth = 0
+    try:
+        while pos < end:
+            off = pos
+            code = data[pos]
+            pos += 1
+            k = kinds[code]
+            if k == _NONE:
+                yield code, None, off
+            elif k == _LOCAL or k == _LABEL or k == _GLOBAL or k == _FUNC:
+                v = data[pos]
+                if v & 0x80:
+                    v, pos = read_u32(data, pos, end)
+                else:
+                    pos += 1
+                    if pos > end:
+                        raise _Body()
+                yield code, v, off
+            elif k == _I32:
+                v = data[pos]
+                if v & 0x80:
+                    v, pos = read_s32(data, pos, end)
+                else:
+                    pos += 1
+                    if pos > end:
+                        raise _Body()
+                    if v & 0x40:
+                        v -= 0x80
+                yield code, v, off
+            elif k == _MEMARG:
+                a = data[pos]
+                if a & 0x80:
+                    a, pos = read_u32(data, pos, end)
+                else:
+                    pos += 1
+                o = data[pos]
+                if o & 0x80:
+                    o, pos = read_u32(data, pos, end)
+                else:
+                    pos += 1
+                    if pos > end:
+                        raise _Body()
+                yield code, (a, o, 0), off
+            elif k == _K_END:
+                yield code, None, off
+                if depth == 0:
+                    if exact and pos != end:
+                        raise MalformedError("section size mismatch", pos)
+                    return
+                depth -= 1
+            elif k == _BLOCKTYPE:
+                v, pos = _read_blocktype(data, pos, end)
+                if pos > end:
+                    raise _Body()
+                depth += 1
+                yield code, v, off
+            elif k == _K_PREFIX:
+                sub = data[pos]
+                if sub & 0x80:
+                    sub, pos = read_u32(data, pos, end)
+                else:
+                    pos += 1
+                code = (op.FC_BASE if code == 0xFC else op.FD_BASE) + sub
+                if sub > 0xFF or _NAMES[code] is None:
+                    raise MalformedError("illegal opcode", off)
+                if pos > end:
+                    raise _Body()
+                imm, pos = _read_imm(_IMM[code], data, pos, end)
+                if pos > end:
+                    raise _Body()
+                yield code, imm, off
+            elif k == _K_ILLEGAL:
+                raise MalformedError("illegal opcode", off)
+            else:
+                imm, pos = _read_imm(k, data, pos, end)
+                if pos > end:
+                    raise _Body()
+                yield code, imm, off
+    except (_Body, IndexError):
+        raise MalformedError(EOF_MESSAGE, min(pos, end)) from None
+    raise MalformedError(EOF_MESSAGE, end)
