@@ -1,0 +1,96 @@
+"""The WAST script runner: ``pywinch wast FILE...``.
+
+Public entry points:
+
+- :func:`main` ``(argv) -> int``: the ``wast`` subcommand (cli.py wires it).
+- :func:`run_files` ``(paths, backend=None, report=print, ...) -> list[FileResult]``.
+- :class:`~pywinch.wast.runner.Runner`, :class:`~pywinch.wast.backend.PywinchBackend`,
+  :func:`~pywinch.wast.frontend.parse` ``(text, filename) -> list[Command]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .backend import FEATURES_2_0, Backend, Outcome, PywinchBackend
+from .runner import FileResult, Runner
+
+__all__ = ["main", "run_files", "add_arguments", "collect", "summary_line",
+           "FileResult", "Runner", "Backend", "PywinchBackend", "Outcome", "FEATURES_2_0"]
+
+
+def collect(paths) -> list[str]:
+    """Files to run: each path as given, each directory's ``*.wast`` (not recursing), sorted."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files.extend(sorted(os.path.join(p, n) for n in os.listdir(p) if n.endswith(".wast")))
+        else:
+            files.append(p)
+    return files
+
+
+def summary_line(results) -> str:
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    return f"{passed} passed, {failed} failed"
+
+
+def run_files(paths, backend: Backend | None = None, report=print, verbose: bool = False,
+              timeout: float = 10.0, features: dict | None = None) -> list[FileResult]:
+    from .frontend import parse
+    own = backend is None
+    if own:
+        backend = PywinchBackend(features=features, timeout=timeout)
+    try:
+        runner = Runner(backend, report=report)
+        results = []
+        for path in collect(paths):
+            result = runner.run_file(path, parse)
+            results.append(result)
+            if verbose and report is not None:
+                report(f"{result.path}: {result.passed} passed, {result.failed} failed "
+                       f"({result.seconds:.2f}s)")
+        return results
+    finally:
+        if own:
+            backend.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="WAST scripts, or directories whose *.wast files to run")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print one line per file")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds any one command may run before it is stopped (default 10)")
+    parser.add_argument("--enable", action="append", default=[], metavar="FEATURE",
+                        help="turn on a Config switch beyond WebAssembly 2.0, e.g. wasm_tail_call")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="pywinch wast", description="Run WebAssembly spec (WAST) scripts.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_from_args(args)
+
+
+def run_from_args(args) -> int:
+    features = dict(FEATURES_2_0)
+    for name in args.enable:
+        name = name if name.startswith("wasm_") else "wasm_" + name.replace("-", "_")
+        features[name] = True
+    start = time.perf_counter()
+    out = sys.stdout
+
+    def report(line):
+        print(line, file=out, flush=True)
+
+    results = run_files(args.files, report=report, verbose=args.verbose,
+                        timeout=args.timeout, features=features)
+    if args.verbose:
+        print(f"{len(results)} files in {time.perf_counter() - start:.1f}s", file=out)
+    print(summary_line(results), file=out)
+    return 0 if all(r.failed == 0 for r in results) else 1

@@ -114,6 +114,7 @@ class Backend:
         self.features = dict(FEATURES_2_0 if features is None else features)
         self.timeout = timeout
         self.notes: list[str] = []    # limitations found while configuring, for the report
+        self.cache: dict = {}         # per-engine objects sessions share (spectest types)
         config = self.api.Config()
         for switch, on in self.features.items():
             if hasattr(type(config), switch):
@@ -155,7 +156,7 @@ class ApiSession:
         self.store = api.Store(backend.engine)
         self.linker = api.Linker(backend.engine)
         self.linker.allow_shadowing = True
-        self.spectest = define_spectest(api, self.store, self.linker)
+        self.spectest = define_spectest(api, self.store, self.linker, backend.cache)
         self._exports: dict = {}
         self._arm = self.store.set_epoch_deadline if backend.epoch else None
         self._ticks = backend.deadline_ticks

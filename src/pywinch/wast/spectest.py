@@ -36,24 +36,24 @@ def _ignore(*args):
     return None
 
 
-_type_cache: dict = {}
-
-
-def _func_types(api):
-    key = id(api)
-    types = _type_cache.get(key)
+def _func_types(api, cache: dict):
+    types = cache.get("spectest")
     if types is None:
         vt = {"i32": api.ValType.i32(), "i64": api.ValType.i64(),
               "f32": api.ValType.f32(), "f64": api.ValType.f64()}
         types = {name: api.FuncType([vt[p] for p in params], []) for name, params in SPECTEST_FUNCS.items()}
         types["_vt"] = vt
-        _type_cache[key] = types
+        cache["spectest"] = types
     return types
 
 
-def define_spectest(api, store, linker) -> dict:
-    """Create the spectest externs in ``store`` and define them in ``linker``; returns them by name."""
-    types = _func_types(api)
+def define_spectest(api, store, linker, cache: dict) -> dict:
+    """Create the spectest externs in ``store`` and define them in ``linker``; returns them by name.
+
+    ``cache`` keeps the function types between calls: one per engine (the
+    backend's), since a runtime may tie types to the engine that made them.
+    """
+    types = _func_types(api, cache)
     vt = types["_vt"]
     externs = {}
     for name in SPECTEST_FUNCS:
