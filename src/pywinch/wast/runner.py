@@ -30,7 +30,7 @@ class WatchdogTimeout(BaseException):
 
 
 class FileResult:
-    __slots__ = ("path", "name", "passed", "failed", "failures", "error", "seconds", "kinds")
+    __slots__ = ("path", "name", "passed", "failed", "failures", "error", "seconds", "kinds", "unsupported")
 
     def __init__(self, path: str):
         self.path = path
@@ -41,6 +41,7 @@ class FileResult:
         self.error: str | None = None     # why the file stopped early, if it did
         self.seconds = 0.0
         self.kinds: dict[str, list[int]] = {}   # command kind -> [passed, failed]
+        self.unsupported = 0    # failures due to a feature the backend does not support yet
 
     @property
     def group(self) -> str:
@@ -57,14 +58,20 @@ class FileResult:
 class _Failed:
     """Stands for a module whose definition failed, so later actions on it fail clearly."""
 
-    __slots__ = ("line",)
+    __slots__ = ("line", "outcome")
 
-    def __init__(self, line: int):
+    def __init__(self, line: int, outcome: Outcome):
         self.line = line
+        self.outcome = outcome
 
 
 class _Fail(Exception):
-    """One check failed; ``args[0]`` is the description after ``file:line: ``."""
+    """One check failed: ``text`` follows ``file:line: ``; ``outcome`` is the cause, if any."""
+
+    def __init__(self, text: str, outcome: Outcome | None = None):
+        super().__init__(text)
+        self.text = text
+        self.outcome = outcome
 
 
 def _trap_matches(expected: str, outcome: Outcome) -> bool:
@@ -131,11 +138,11 @@ class Runner:
                     result.passed += 1
                     counts[0] += 1
                 except _Fail as f:
-                    self._fail(result, cmd.line, f.args[0])
+                    self._fail(result, cmd.line, f.text, f.outcome)
                     counts[1] += 1
                 except Outcome as o:
                     # an operation the command needed, outside what it checks, went wrong
-                    self._fail(result, cmd.line, f"{cmd.kind}: {o}")
+                    self._fail(result, cmd.line, f"{cmd.kind}: {o}", o)
                     counts[1] += 1
                 except WatchdogTimeout:
                     raise
@@ -176,8 +183,10 @@ class Runner:
         result.seconds = time.perf_counter() - start
         return self.run_commands(commands, path, result)
 
-    def _fail(self, result: FileResult, line: int, text: str):
+    def _fail(self, result: FileResult, line: int, text: str, outcome: Outcome | None = None):
         result.failed += 1
+        if outcome is not None and outcome.kind == "unsupported":
+            result.unsupported += 1
         msg = f"{result.path}:{line}: {text}"
         result.failures.append(msg)
         if self.report is not None:
@@ -188,8 +197,8 @@ class Runner:
         try:
             instance = state.session.instantiate(state.session.compile(self.binary(cmd.source)))
         except Outcome as o:
-            state.define(cmd.name, _Failed(cmd.line))
-            raise _Fail(f"module: {o}") from None
+            state.define(cmd.name, _Failed(cmd.line, o))
+            raise _Fail(f"module: {o}", o) from None
         state.define(cmd.name, instance)
 
     def _register(self, state, cmd: Command):
@@ -209,13 +218,13 @@ class Runner:
         try:
             self._perform(state, cmd.action)
         except Outcome as o:
-            raise _Fail(f"{cmd.action.describe()}: expected success, got {o}") from None
+            raise _Fail(f"{cmd.action.describe()}: expected success, got {o}", o) from None
 
     def _assert_return(self, state, cmd: Command):
         try:
             results = self._perform(state, cmd.action)
         except Outcome as o:
-            raise _Fail(f"{cmd.action.describe()}: expected {format_patterns(cmd.expected)}, got {o}") from None
+            raise _Fail(f"{cmd.action.describe()}: expected {format_patterns(cmd.expected)}, got {o}", o) from None
         expected = cmd.expected
         if len(results) != len(expected) or not all(map(match, expected, results)):
             raise _Fail(f"{cmd.action.describe()}: expected {format_patterns(expected)}, "
@@ -227,7 +236,7 @@ class Runner:
         except Outcome as o:
             if o.kind == "trap" and _trap_matches(cmd.message, o):
                 return
-            raise _Fail(f"{cmd.action.describe()}: expected trap {cmd.message!r}, got {o}") from None
+            raise _Fail(f"{cmd.action.describe()}: expected trap {cmd.message!r}, got {o}", o) from None
         raise _Fail(f"{cmd.action.describe()}: expected trap {cmd.message!r}, "
                     f"got {format_values(results)}")
 
@@ -236,13 +245,13 @@ class Runner:
         try:
             module = state.session.compile(self.binary(cmd.source))
         except Outcome as o:
-            raise _Fail(f"{cmd.kind}: expected {what} {cmd.message!r}, module rejected: {o}") from None
+            raise _Fail(f"{cmd.kind}: expected {what} {cmd.message!r}, module rejected: {o}", o) from None
         try:
             instance = state.session.instantiate(module)
         except Outcome as o:
             if o.kind in ("trap", "uninstantiable") and _trap_matches(cmd.message, o):
                 return
-            raise _Fail(f"{cmd.kind}: expected {what} {cmd.message!r}, got {o}") from None
+            raise _Fail(f"{cmd.kind}: expected {what} {cmd.message!r}, got {o}", o) from None
         del instance
         raise _Fail(f"{cmd.kind}: expected {what} {cmd.message!r}, module instantiated")
 
@@ -250,13 +259,13 @@ class Runner:
         try:
             module = state.session.compile(self.binary(cmd.source))
         except Outcome as o:
-            raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), module rejected: {o}") from None
+            raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), module rejected: {o}", o) from None
         try:
             state.session.instantiate(module)
         except Outcome as o:
             if o.kind == "unlinkable":
                 return
-            raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), got {o}") from None
+            raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), got {o}", o) from None
         raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), module instantiated")
 
     def _assert_invalid(self, state, cmd: Command):
@@ -265,7 +274,7 @@ class Runner:
         except Outcome as o:
             if o.kind in ("invalid", "module"):
                 return
-            raise _Fail(f"assert_invalid: expected invalid ({cmd.message!r}), got {o}") from None
+            raise _Fail(f"assert_invalid: expected invalid ({cmd.message!r}), got {o}", o) from None
         raise _Fail(f"assert_invalid: expected invalid ({cmd.message!r}), module compiled")
 
     def _assert_malformed(self, state, cmd: Command):
@@ -274,7 +283,7 @@ class Runner:
         except Outcome as o:
             if o.kind in ("malformed", "module"):
                 return
-            raise _Fail(f"assert_malformed: expected malformed ({cmd.message!r}), got {o}") from None
+            raise _Fail(f"assert_malformed: expected malformed ({cmd.message!r}), got {o}", o) from None
         raise _Fail(f"assert_malformed: expected malformed ({cmd.message!r}), module compiled")
 
     _handlers = {
@@ -312,7 +321,8 @@ class _State:
         if inst is None:
             raise _Fail(f"no module {name}" if name else "no module defined yet")
         if isinstance(inst, _Failed):
-            raise _Fail(f"module {name or ''} (line {inst.line}) failed to instantiate".replace("  ", " "))
+            which = f"module {name}" if name else "the module"
+            raise _Fail(f"{which} (line {inst.line}) failed: {inst.outcome.kind}", inst.outcome)
         return inst
 
 
