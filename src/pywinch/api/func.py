@@ -1,0 +1,262 @@
+"""Func and Caller.
+
+``Func.__call__`` has two paths.  The fast one is a ``__call__`` generated
+once per signature (a subclass of Func per signature, chosen when the Func is
+created) that hands the Python arguments straight to a ctypes pointer to the
+native-to-wasm trampoline with typed argtypes, checks the trap slot of the
+store's limits and returns.  Anything unusual (wrong arity or type, ``Val``
+arguments, a trap to raise) drops to the generic path, which converts every
+value, uses the array-to-wasm trampoline for multi-value and v128, and raises
+precise errors.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p
+from typing import Any, Callable
+
+from .. import vmoffsets as vo
+from ..errors import TypeCheckError, WasmError
+from ..runtime import sysmem, values as rv
+from ..runtime.call import call_raw
+from ..runtime.host import HostFunc
+from ..runtime.instance_registry import find as find_instance
+from ..runtime.store import Q_TRAP_CODE
+from ..runtime.traps import raise_trap
+from .types import FuncType
+from .values import from_raw, to_raw
+
+_NATIVE_ARG = {rv.I32: c_int32, rv.I64: c_int64, rv.F32: c_float, rv.F64: c_double}
+_NATIVE_RES = {rv.I32: c_int32, rv.I64: c_int64, rv.F32: c_float, rv.F64: c_double,
+               rv.FUNCREF: c_uint64, rv.EXTERNREF: c_uint64}
+_RANGE = {rv.I32: ("-0x80000000", "0xFFFFFFFF"), rv.I64: ("-0x8000000000000000", "0xFFFFFFFFFFFFFFFF")}
+_MISSING = object()
+_protos: dict = {}
+_fast_classes: dict = {}
+
+
+def _native_proto(key):
+    p = _protos.get(key)
+    if p is None:
+        params, results = key
+        restype = _NATIVE_RES[results[0]] if results else None
+        p = _protos[key] = ctypes.CFUNCTYPE(restype, c_void_p, c_void_p, c_void_p,
+                                            *[_NATIVE_ARG[t] for t in params])
+    return p
+
+
+def _has_fast_path(key) -> bool:
+    params, results = key
+    return (len(results) <= 1 and all(t in _NATIVE_ARG for t in params)
+            and all(t in _NATIVE_RES for t in results))
+
+
+class Func:
+    """A function: exported by an instance, or defined by the host from a Python callable."""
+
+    __slots__ = ("_store", "_state", "_funcref", "_key", "_host", "_fn", "_code", "_vmctx",
+                 "_lq", "__weakref__")
+
+    def __init__(self, store, ty: FuncType, func: Callable, access_caller: bool = False):
+        from .store import Store
+        if not isinstance(store, Store):
+            raise TypeError("expected a Store")
+        if not isinstance(ty, FuncType):
+            raise TypeError("expected a FuncType")
+        if not callable(func):
+            raise TypeError("expected a callable")
+        key = ty._key
+        state = store._state
+        host = HostFunc(state, key[0], key[1], func, _sig_id(key), store.engine._wasm_to_native(key),
+                        access_caller, make_caller=lambda vmctx: Caller(store, vmctx))
+        state.funcs[host.funcref] = host.info
+        state.keep.append(host)
+        self._init(store, host.funcref, key, host)
+
+    def _init(self, store, addr, key, host):
+        self._store = store
+        self._state = store._state
+        self._funcref = addr
+        self._key = key
+        self._host = host
+        self._lq = store._state.lq
+        self._fn = None
+        self._code = 0
+        self._vmctx = 0
+        store._state.api_funcs[addr] = self
+        if host is None:
+            native = sysmem.read_u64(addr + vo.FUNCREF_NATIVE_CALL)
+            self._code = sysmem.read_u64(addr + vo.FUNCREF_WASM_CALL)
+            self._vmctx = sysmem.read_u64(addr + vo.FUNCREF_VMCTX)
+            if native and _has_fast_path(key):
+                self._fn = _native_proto(key)(native)
+                self.__class__ = _fast_class(key)
+
+    @classmethod
+    def _from_funcref(cls, store, addr: int) -> "Func":
+        info = store._state.funcs.get(addr)
+        if info is None:
+            raise WasmError(f"no function at {addr:#x} in this store")
+        f = object.__new__(cls)
+        f._init(store, addr, (info.params, info.results), info.host)
+        return f
+
+    def type(self, store=None) -> FuncType:
+        return FuncType._from_key(self._key)
+
+    def __call__(self, store, *params: Any) -> Any:
+        return self._call(store, params)
+
+    def _call(self, store, params) -> Any:
+        """The generic path: every check, every signature."""
+        state = self._state
+        _check_store(self, store)
+        ptypes, rtypes = self._key
+        if len(params) != len(ptypes):
+            raise TypeCheckError(f"too {'many' if len(params) > len(ptypes) else 'few'} parameters provided: "
+                                 f"given {len(params)}, expected {len(ptypes)}")
+        raw = [to_raw(state, t, v) for t, v in zip(ptypes, params)]
+        if self._host is not None:
+            args = [from_raw(state, t, r) for t, r in zip(ptypes, raw)]
+            caller = Caller(self._store, 0) if self._host.access_caller else None
+            try:
+                out = self._host.call_python(caller, args)
+            finally:
+                if caller is not None:
+                    caller._invalidate()
+            if not rtypes:
+                if out is not None:
+                    raise WasmError("host function returned a value but its type has no results")
+                return None
+            if len(rtypes) == 1:
+                out = (out,)
+            elif not isinstance(out, (list, tuple)) or len(out) != len(rtypes):
+                raise WasmError(f"host function must return a list of {len(rtypes)} values")
+            res = [from_raw(state, t, to_raw(state, t, v)) for t, v in zip(rtypes, out)]
+        elif self._fn is not None:
+            args = [rv.signed32(r) if t == rv.I32 else rv.signed64(r) if t == rv.I64 else
+                    from_raw(state, t, r) for t, r in zip(ptypes, raw)]
+            r = self._fn(self._code, self._vmctx, self._vmctx, *args)
+            if self._lq[Q_TRAP_CODE]:
+                raise_trap(state)
+            if not rtypes:
+                return None
+            t = rtypes[0]
+            return from_raw(state, t, r) if t in rv.REF_TYPES else r
+        else:
+            res = [from_raw(state, t, r) for t, r in zip(rtypes, call_raw(state, self._funcref, ptypes, rtypes, raw))]
+        if not rtypes:
+            return None
+        if len(rtypes) == 1:
+            return res[0]
+        return res
+
+    def __repr__(self) -> str:
+        return f"<Func {self.type()}>"
+
+
+def _sig_id(key) -> int:
+    from ..runtime.store import intern_sig
+    return intern_sig(key)
+
+
+def _check_store(func, store) -> None:
+    s = store._store if isinstance(store, Caller) else store
+    if s is not func._store:
+        from .store import Store
+        if not isinstance(s, Store):
+            raise TypeError("expected a Store or a Caller")
+        raise WasmError("the Func belongs to another store")
+
+
+def _fast_class(key):
+    """A Func subclass whose ``__call__`` is specialized for signature ``key``."""
+    cls = _fast_classes.get(key)
+    if cls is not None:
+        return cls
+    params, results = key
+    n = len(params)
+    names = [f"a{i}" for i in range(n)]
+    sig = "".join(f", {a}=_M" for a in names)
+    lines = [f"def __call__(self, store{sig}, *extra):"]
+    if n:
+        lines.append(f"    if {names[-1]} is _M or extra:")
+        lines.append(f"        return self._call(store, tuple(a for a in ({', '.join(names)},) if a is not _M) + extra)")
+    else:
+        lines.append("    if extra:")
+        lines.append("        return self._call(store, extra)")
+    checks = [f"{_RANGE[t][0]} <= {a} <= {_RANGE[t][1]}" for a, t in zip(names, params) if t in _RANGE]
+    call_args = ", ".join(["self._code", "self._vmctx", "self._vmctx"] + names)
+    lines.append("    try:")
+    if checks:
+        lines.append(f"        if not ({' and '.join(checks)}):")
+        lines.append(f"            return self._call(store, ({', '.join(names)},))")
+    lines.append(f"        r = self._fn({call_args})")
+    lines.append("    except (TypeError, _ArgErr):")
+    lines.append(f"        return self._call(store, ({', '.join(names)}{',' if n else ''}))")
+    lines.append("    if self._lq[_TRAP]:")
+    lines.append("        _raise(self._state)")
+    if results and results[0] == rv.FUNCREF:
+        lines.append("    return self._state.wrap_func(r)")
+    elif results and results[0] == rv.EXTERNREF:
+        lines.append("    return self._state.raw_to_extern(r)")
+    else:
+        lines.append("    return r")
+    ns = {"_M": _MISSING, "_ArgErr": ctypes.ArgumentError, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap}
+    exec("\n".join(lines), ns)
+    cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],
+                                 "__module__": Func.__module__, "__qualname__": "Func"})
+    _fast_classes[key] = cls
+    return cls
+
+
+class Caller:
+    """The calling instance, as a host function declared with ``access_caller=True`` sees it."""
+
+    __slots__ = ("_store", "_vmctx", "_valid")
+
+    def __init__(self, store, vmctx: int):
+        self._store = store
+        self._vmctx = vmctx
+        self._valid = True
+
+    def __getitem__(self, name: str):
+        ret = self.get(name)
+        if ret is None:
+            raise KeyError(f"failed to find export {name}")
+        return ret
+
+    def get(self, name: str):
+        if not self._valid or not self._vmctx:
+            return None
+        inst = find_instance(self._vmctx)
+        if inst is None:
+            return None
+        ext = inst.exports.get(name)
+        if ext is None:
+            return None
+        from .extern import wrap_extern
+        return wrap_extern(self._store, ext)
+
+    @property
+    def data(self):
+        return self._store.data
+
+    @property
+    def engine(self):
+        return self._store.engine
+
+    def set_fuel(self, fuel):
+        self._store.set_fuel(fuel)
+
+    def get_fuel(self):
+        return self._store.get_fuel()
+
+    def _invalidate(self) -> None:
+        self._valid = False
+
+    # A Caller stands in for its Store wherever the API takes one.
+    @property
+    def _state(self):
+        return self._store._state

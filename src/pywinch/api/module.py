@@ -1,0 +1,136 @@
+"""Module: decoded, validated and compiled once; instantiated any number of times."""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Union
+
+from ..compiled import CompiledModule
+from ..errors import MalformedError, WasmError
+from ..wasm.binary import decode_module
+from ..wasm.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
+from ..wasm.validate import validate_module
+from . import compiler
+from .engine import Engine
+from .types import ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
+
+_SER_MAGIC = b"PYWMOD\x00\x01"
+
+
+def _to_binary(wasm) -> bytes:
+    if isinstance(wasm, str):
+        from ..wasm.text import wat2wasm
+        return wat2wasm(wasm)
+    if isinstance(wasm, (bytes, bytearray, memoryview)):
+        wasm = bytes(wasm)
+        if wasm[:4] != b"\0asm":
+            try:
+                text = wasm.decode("utf-8")
+            except UnicodeDecodeError:
+                return wasm       # let the decoder report it
+            from ..wasm.text import wat2wasm
+            return wat2wasm(text)
+        return wasm
+    raise TypeError("expected bytes (binary or text) or str (text)")
+
+
+class Module:
+    """A compiled module. ``Module(engine, wasm)`` takes binary or text."""
+
+    def __init__(self, engine: Engine, wasm: Union[bytes, bytearray, str]):
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        binary = _to_binary(wasm)
+        m = decode_module(binary)
+        validate_module(m)
+        compiled = compiler.compile_module(m, engine.config.features())
+        self._setup(engine, binary, m, compiled)
+
+    def _setup(self, engine, binary, m, compiled):
+        self.engine = engine
+        self._binary = binary
+        self._module = m
+        self._compiled = compiled
+        self._plan = compiler.make_plan(m, compiled)
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: Union[str, bytes, os.PathLike]) -> "Module":
+        with open(path, "rb") as f:
+            return cls(engine, f.read())
+
+    @classmethod
+    def validate(cls, engine: Engine, wasm: Union[bytes, bytearray]) -> None:
+        """Raise unless ``wasm`` decodes and validates (no compilation)."""
+        validate_module(decode_module(_to_binary(wasm)))
+
+    # --- serialization ---------------------------------------------------------
+    def serialize(self) -> bytearray:
+        """Machine code and module, loadable by :meth:`deserialize` without compiling."""
+        code = self._compiled.serialize()
+        return bytearray(_SER_MAGIC + struct.pack("<Q", len(self._binary)) + self._binary + code)
+
+    @classmethod
+    def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":
+        data = bytes(encoded)
+        if data[:8] != _SER_MAGIC or len(data) < 16:
+            raise WasmError("not a serialized pywinch module")
+        (n,) = struct.unpack_from("<Q", data, 8)
+        if 16 + n > len(data):
+            raise WasmError("serialized module is truncated")
+        binary = data[16:16 + n]
+        compiled = CompiledModule.deserialize(data[16 + n:])
+        try:
+            m = decode_module(binary)
+        except MalformedError as e:
+            raise WasmError(f"serialized module is corrupt: {e}") from None
+        if len(compiled.func_offsets) != len(m.funcs):
+            raise WasmError("serialized module is corrupt: code does not match the module")
+        mod = cls.__new__(cls)
+        mod._setup(engine, binary, m, compiled)
+        return mod
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str) -> "Module":
+        with open(path, "rb") as f:
+            return cls.deserialize(engine, f.read())
+
+    def __reduce__(self):
+        return (_unpickle, (bytes(self.serialize()),))
+
+    # --- types -------------------------------------------------------------------
+    def _extern_type(self, kind, t):
+        m = self._module
+        if kind == EXTERN_FUNC:
+            ft = m.types[t] if isinstance(t, int) else t
+            return FuncType._from_key((ft.params, ft.results))
+        if kind == EXTERN_TABLE:
+            return TableType(ValType(t.elem), Limits(t.limits.min, t.limits.max))
+        if kind == EXTERN_MEMORY:
+            return MemoryType(Limits(t.limits.min, t.limits.max), bool(getattr(t, "is64", False)))
+        return GlobalType(ValType(t.valtype), t.mutable)
+
+    @property
+    def imports(self) -> list[ImportType]:
+        return [ImportType(i.module, i.name, self._extern_type(i.kind, i.type)) for i in self._module.imports]
+
+    @property
+    def exports(self) -> list[ExportType]:
+        m = self._module
+        out = []
+        for e in m.exports:
+            t = m.func_types[e.index] if e.kind == EXTERN_FUNC else m.extern_type(e.kind, e.index)
+            out.append(ExportType(e.name, self._extern_type(e.kind, t)))
+        return out
+
+    @property
+    def name(self):
+        return self._module.names.module
+
+    @property
+    def compiled(self) -> CompiledModule:
+        return self._compiled
+
+
+def _unpickle(data: bytes) -> Module:
+    return Module.deserialize(Engine.default(), data)
