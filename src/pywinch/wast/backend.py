@@ -12,7 +12,6 @@ A backend turns whatever its runtime raises into :class:`Outcome`, whose
 
 from __future__ import annotations
 
-import struct
 import threading
 import traceback
 
@@ -39,6 +38,7 @@ FEATURES_2_0 = {
     "wasm_custom_page_sizes": False,
     "wasm_stack_switching": False,
     "wasm_component_model": False,
+    "wasm_extended_const": False,
 }
 
 EPOCH_TICK = 0.05   # seconds between epoch increments of the timer thread
@@ -117,11 +117,11 @@ class Backend:
         self.cache: dict = {}         # per-engine objects sessions share (spectest types)
         config = self.api.Config()
         for switch, on in self.features.items():
-            if hasattr(type(config), switch):
+            if hasattr(type(config), switch) or hasattr(config, switch):
                 setattr(config, switch, on)
             elif on:
                 self.notes.append(f"{self.name}: Config has no switch {switch}")
-        self.epoch = hasattr(type(config), "epoch_interruption")
+        self.epoch = hasattr(type(config), "epoch_interruption") or hasattr(config, "epoch_interruption")
         if self.epoch:
             config.epoch_interruption = True
         else:
@@ -218,80 +218,54 @@ class ApiSession:
 # ---------------------------------------------------------------------------------------------
 # pywinch
 
-_F32 = struct.Struct("<f")
-_F64 = struct.Struct("<d")
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
-
-
-def _f32_float(bits: int) -> float:
-    return _F32.unpack(_U32.pack(bits))[0]
-
-
-def _f64_float(bits: int) -> float:
-    return _F64.unpack(_U64.pack(bits))[0]
-
 
 class PywinchSession(ApiSession):
-    """Values cross pywinch's boundary as its Python values (see DESIGN: i32/i64 int, f32/f64 float,
-    v128 int, refs as Func/None/object)."""
+    """Calls go through pywinch's generic array-call path with raw bit patterns, so signalling
+    NaNs and v128 cross the boundary exactly (a Python float would quiet an f32 sNaN)."""
+
+    def __init__(self, backend):
+        super().__init__(backend)
+        from pywinch.api.values import from_raw
+        from pywinch.runtime import values as rv
+        from pywinch.runtime.call import call_raw
+        self._call_raw = call_raw
+        self._from_raw = from_raw
+        self._names = rv.NAMES
+        self._codes = rv.BY_NAME
+        self._refs = frozenset(rv.REF_TYPES)
 
     def call(self, func, args: list) -> list:
-        store = self.store
-        py_args = [_to_py(a) for a in args]
-        result_types = self._result_types(func)
-        out = func(store, *py_args)
-        if len(result_types) == 1:
-            out = (out,)
-        elif not result_types:
-            out = ()
-        return [_from_py(t, v) for t, v in zip(result_types, out)]
-
-    def _result_types(self, func):
-        key = id(func)
-        cache = self._exports
-        types = cache.get(("results", key))
-        if types is None:
-            types = [str(t) for t in func.type(self.store).results]
-            cache[("results", key)] = (func, types)
+        ptypes, rtypes = func._key
+        if len(args) != len(ptypes):
+            raise Outcome("crash", f"{len(args)} arguments for a function of {len(ptypes)} parameters")
+        state = func._state
+        refs = self._refs
+        codes = self._codes
+        raw = []
+        for t, (name, p) in zip(ptypes, args):
+            if codes.get(name) != t:
+                raise Outcome("crash", f"argument of type {name} for a parameter of type {self._names.get(t, t)}")
+            if t in refs:
+                p = state.extern_to_raw(p) if name == "externref" else state.func_to_raw(p)
+            raw.append(p)
+        if func._host is not None:
+            # a host function exported again: no array-call trampoline; Python values are exact here
+            out = func(self.store, *[self._from_raw(state, t, r) for t, r in zip(ptypes, raw)])
+            out = () if not rtypes else (out,) if len(rtypes) == 1 else out
+            from pywinch.api.values import to_raw
+            raw_out = [to_raw(state, t, v) for t, v in zip(rtypes, out)]
         else:
-            types = types[1]
-        return types
+            raw_out = self._call_raw(state, func._funcref, ptypes, rtypes, raw)
+        names = self._names
+        return [(names[t], self._from_raw(state, t, r) if t in refs else r) for t, r in zip(rtypes, raw_out)]
 
     def global_value(self, glob) -> tuple:
-        t = str(glob.type(self.store).content)
-        return _from_py(t, glob.value(self.store))
-
-
-def _to_py(value: tuple):
-    t, p = value
-    if t == "f32":
-        return _f32_float(p)
-    if t == "f64":
-        return _f64_float(p)
-    if t == "i32":
-        return p - (1 << 32) if p >> 31 else p
-    if t == "i64":
-        return p - (1 << 64) if p >> 63 else p
-    return p
-
-
-def _from_py(t: str, v) -> tuple:
-    if t == "i32":
-        return ("i32", v & 0xFFFFFFFF)
-    if t == "i64":
-        return ("i64", v & 0xFFFFFFFFFFFFFFFF)
-    if t == "f32":
-        return ("f32", _U32.unpack(_F32.pack(v))[0])
-    if t == "f64":
-        return ("f64", _U64.unpack(_F64.pack(v))[0])
-    if t == "v128":
-        return ("v128", v & ((1 << 128) - 1))
-    if t == "funcref":
-        return ("funcref", v)
-    if t == "externref":
-        return ("externref", v)
-    raise Outcome("crash", f"unknown value type {t!r} at the boundary")
+        g = glob._global
+        t = g.valtype
+        raw = g.get_raw()
+        if t in self._refs:
+            return (self._names[t], self._from_raw(glob._store._state, t, raw))
+        return (self._names[t], raw)
 
 
 class PywinchBackend(Backend):
