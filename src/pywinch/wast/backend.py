@@ -156,7 +156,7 @@ class ApiSession:
         self.store = api.Store(backend.engine)
         self.linker = api.Linker(backend.engine)
         self.linker.allow_shadowing = True
-        self.spectest = define_spectest(api, self.store, self.linker, backend.cache)
+        self.spectest, self.spectest_errors = define_spectest(api, self.store, self.linker, backend.cache)
         self._exports: dict = {}
         self._arm = self.store.set_epoch_deadline if backend.epoch else None
         self._ticks = backend.deadline_ticks

@@ -125,6 +125,8 @@ class Runner:
         watchdog = _Watchdog(self.watchdog)
         try:
             session = self.backend.session()
+            if session.spectest_errors:
+                self._spectest_failure(result, session.spectest_errors)
             state = _State(session)
             handlers = self._handlers
             kinds = result.kinds
@@ -155,8 +157,9 @@ class Runner:
             result.error = f"no progress for {self.watchdog:.0f}s at line {cmd.line}: rest of file abandoned"
             self._fail(result, cmd.line, result.error)
         except Exception as exc:
-            result.error = f"could not start a session: {crash(exc)}"
-            self._fail(result, 0, result.error)
+            o = self.backend.classify(exc, "session")
+            result.error = f"could not start a session: {o}"
+            self._fail(result, 0, result.error, o)
         finally:
             watchdog.close()
             if session is not None:
@@ -182,6 +185,12 @@ class Runner:
             return result
         result.seconds = time.perf_counter() - start
         return self.run_commands(commands, path, result)
+
+    def _spectest_failure(self, result: FileResult, errors: dict):
+        # one failure per script: imports of the missing externs then fail as unlinkable
+        first = next(iter(errors.values()))
+        o = self.backend.classify(first, "session")
+        self._fail(result, 0, f"spectest: could not create {', '.join(errors)}: {o}", o)
 
     def _fail(self, result: FileResult, line: int, text: str, outcome: Outcome | None = None):
         result.failed += 1

@@ -47,22 +47,32 @@ def _func_types(api, cache: dict):
     return types
 
 
-def define_spectest(api, store, linker, cache: dict) -> dict:
-    """Create the spectest externs in ``store`` and define them in ``linker``; returns them by name.
+def define_spectest(api, store, linker, cache: dict) -> tuple[dict, dict]:
+    """Create the spectest externs in ``store`` and define them in ``linker``.
 
+    Returns ``(externs, errors)`` by name. An extern the runtime cannot create
+    is left undefined and its exception put in ``errors``, so scripts that do
+    not import it still run; the runner reports the errors once per script.
     ``cache`` keeps the function types between calls: one per engine (the
     backend's), since a runtime may tie types to the engine that made them.
     """
-    types = _func_types(api, cache)
+    externs, errors = {}, {}
+    try:
+        types = _func_types(api, cache)
+    except Exception as exc:
+        return externs, {name: exc for name in (*SPECTEST_FUNCS, *SPECTEST_GLOBALS, "table", "memory")}
     vt = types["_vt"]
-    externs = {}
-    for name in SPECTEST_FUNCS:
-        externs[name] = api.Func(store, types[name], _ignore)
+    makers = {name: (lambda name=name: api.Func(store, types[name], _ignore)) for name in SPECTEST_FUNCS}
     for name, (t, value) in SPECTEST_GLOBALS.items():
-        val = getattr(api.Val, t)(value)
-        externs[name] = api.Global(store, api.GlobalType(vt[t], False), val)
-    externs["table"] = api.Table(store, api.TableType(api.ValType.funcref(), api.Limits(10, 20)), None)
-    externs["memory"] = api.Memory(store, api.MemoryType(api.Limits(1, 2)))
-    for name, ext in externs.items():
-        linker.define(store, "spectest", name, ext)
-    return externs
+        makers[name] = (lambda t=t, value=value:
+                        api.Global(store, api.GlobalType(vt[t], False), getattr(api.Val, t)(value)))
+    makers["table"] = lambda: api.Table(store, api.TableType(api.ValType.funcref(), api.Limits(10, 20)), None)
+    makers["memory"] = lambda: api.Memory(store, api.MemoryType(api.Limits(1, 2)))
+    for name, make in makers.items():
+        try:
+            ext = make()
+            linker.define(store, "spectest", name, ext)
+            externs[name] = ext
+        except Exception as exc:
+            errors[name] = exc
+    return externs, errors
