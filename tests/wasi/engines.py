@@ -184,6 +184,8 @@ def pywinch_skip_reason() -> str | None:
     linker = getattr(pywinch, "Linker", None)
     if linker is None or not hasattr(linker, "define_wasi"):
         return "pywinch.Linker has no define_wasi yet (the runtime's WASI glue is not written)"
-    if not hasattr(pywinch, "WasiConfig"):
-        return "pywinch does not export WasiConfig yet"
+    try:
+        pywinch.WasiConfig
+    except (ImportError, AttributeError) as e:
+        return f"pywinch.WasiConfig is not available yet ({e})"
     return None

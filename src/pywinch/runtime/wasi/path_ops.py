@@ -46,9 +46,10 @@ class PathOps:
             raise WasiErrno(C.EPERM)
 
         flags = _CLOEXEC | os.O_NOFOLLOW
+        refusal = 0       # reported after the path resolved, as Wasmtime orders its checks
         if oflags & C.OFLAGS_DIRECTORY:
             if wants_write or oflags & (C.OFLAGS_CREAT | C.OFLAGS_TRUNC):
-                raise WasiErrno(C.EINVAL if oflags & C.OFLAGS_CREAT else C.EISDIR)
+                refusal = C.EINVAL if oflags & C.OFLAGS_CREAT else C.EISDIR
             flags |= os.O_RDONLY | os.O_DIRECTORY
         elif wants_write:
             flags |= os.O_RDWR if wants_read else os.O_WRONLY
@@ -71,6 +72,8 @@ class PathOps:
 
         follow = bool(dirflags & C.LOOKUPFLAGS_SYMLINK_FOLLOW)
         with resolve(parent.host_fd, name, follow) as where:
+            if refusal:
+                raise WasiErrno(refusal)
             if where.trailing_slash:
                 flags |= os.O_DIRECTORY
             try:
