@@ -64,11 +64,20 @@ class Reader:
             raise MalformedError(EOF_MESSAGE, at)
         return n
 
-    def bytes(self) -> bytes:
+    def length(self) -> int:
+        """A byte length, checked as the reference interpreter does: beyond
+        what remains from the length field on is "length out of bounds"."""
+        at = self.pos
         n = self.u32()
+        if n > self.end - at:
+            raise MalformedError("length out of bounds", at)
+        return n
+
+    def bytes(self) -> bytes:
+        n = self.length()
         pos = self.pos
         if n > self.end - pos:
-            raise MalformedError("unexpected end of section or function", pos)
+            raise MalformedError(EOF_MESSAGE, self.end)
         self.pos = pos + n
         return self.data[pos:pos + n]
 
@@ -148,19 +157,22 @@ def decode_module(data) -> Module:
         sid = data[pos]
         if sid > 12:
             raise MalformedError("malformed section id", pos)
+        # Sections are read up to the end of the file and then must have
+        # ended where their size said: the reference interpreter's order of
+        # checks, which the spec suite's messages reflect.
         r = Reader(data, pos + 1, size)
         length = r.u32()
         start = r.pos
         if length > size - start:
             raise MalformedError("length out of bounds", start)
         end = start + length
-        r.end = end
         if sid != SEC_CUSTOM:
             rank = _ORDER[sid]
             if rank <= last:
                 raise MalformedError("unexpected content after last section", sec_at)
             last = rank
         if sid == SEC_CUSTOM:
+            r.end = end
             _custom(m, r)
         elif sid == SEC_TYPE:
             _types(m, r)
@@ -186,7 +198,7 @@ def decode_module(data) -> Module:
         elif sid == SEC_DATACOUNT:
             m.data_count = r.u32()
         elif sid == SEC_CODE:
-            _code(m, r, func_count, sec_at)
+            _code(m, r, func_count, sec_at, end)
         elif sid == SEC_DATA:
             _datas(m, r)
         if r.pos != end:
@@ -310,31 +322,30 @@ def _datas(m: Module, r: Reader) -> None:
             raise MalformedError("malformed data segment kind", at)
 
 
-def _code(m: Module, r: Reader, func_count, sec_at: int) -> None:
+def _code(m: Module, r: Reader, func_count, sec_at: int, sec_end: int) -> None:
     n = r.count()
     if n != (func_count or 0):
         raise MalformedError("function and code section have inconsistent lengths", sec_at)
-    m.code_section_size = r.end - r.pos
+    m.code_section_size = sec_end - r.pos
     codes = m.codes
     data = r.data
     for _ in range(n):
         at = r.pos
-        size = r.u32()
+        size = r.length()
         body_start = r.pos
-        if size > r.end - body_start:
-            raise MalformedError(EOF_MESSAGE, body_start)
         body_end = body_start + size
-        br = Reader(data, body_start, body_end)
-        groups = br.count()
+        groups = r.count()
         locals_ = []
         total = 0
         for _ in range(groups):
-            count = br.u32()
+            count = r.u32()
             total += count
             if total > MAX_LOCALS:
-                raise MalformedError("too many locals", br.pos)
-            locals_.append((count, br.valtype()))
-        codes.append(FunctionBody(tuple(locals_), total, br.pos, body_end, at))
+                raise MalformedError("too many locals", r.pos)
+            locals_.append((count, r.valtype()))
+        if r.pos > body_end:
+            raise MalformedError("section size mismatch", body_end)
+        codes.append(FunctionBody(tuple(locals_), total, r.pos, body_end, at))
         r.pos = body_end
 
 

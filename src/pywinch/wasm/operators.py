@@ -74,29 +74,24 @@ _MEMARG, _BLOCKTYPE = op.MEMARG, op.BLOCKTYPE
 
 
 class _Body(Exception):
-    """Internal: the body's bytes ran out before its final end."""
-
-
-def _eof(pos: int, end: int, data_len: int) -> MalformedError:
-    return MalformedError(EOF_MESSAGE, min(pos, end))
+    """Internal: an instruction ran past the end of the body."""
 
 
 def _zero_byte(data, pos: int, end: int):
     if pos >= end:
-        raise _Body()
+        raise MalformedError(EOF_MESSAGE, pos)
     if data[pos] != 0:
         raise MalformedError("zero byte expected", pos)
     return pos + 1
 
 
 def _read_imm(kind: int, data, pos: int, end: int):
-    """Decode the immediate of ``kind`` at ``pos``: ``(imm, new_pos)``.  The
-    caller checks ``new_pos <= end``; reads past ``end`` inside one immediate
-    are bounded by explicit checks where a count drives a loop."""
+    """Decode the immediate of ``kind`` at ``pos``: ``(imm, new_pos)``.
+    ``end`` is the end of the file: the caller checks the body's end after."""
     if kind == op.BR_TABLE:
         count, pos = read_u32(data, pos, end)
         if count > end - pos:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         labels = []
         append = labels.append
         for _ in range(count):
@@ -112,11 +107,11 @@ def _read_imm(kind: int, data, pos: int, end: int):
         return read_s64(data, pos, end)
     if kind == op.F32:
         if pos + 4 > end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         return int.from_bytes(data[pos:pos + 4], "little"), pos + 4
     if kind == op.F64:
         if pos + 8 > end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         return int.from_bytes(data[pos:pos + 8], "little"), pos + 8
     if kind == op.CALL_INDIRECT or kind == op.TABLE_INIT or kind == op.TABLE_COPY:
         a, pos = read_u32(data, pos, end)
@@ -133,7 +128,7 @@ def _read_imm(kind: int, data, pos: int, end: int):
         if kind == op.MEMARG:
             return (align, offset, 0), pos
         if pos >= end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         return (align, offset, 0, data[pos]), pos + 1
     if kind == op.MEMORY:
         return 0, _zero_byte(data, pos, end)
@@ -146,7 +141,7 @@ def _read_imm(kind: int, data, pos: int, end: int):
     if kind == op.SELECT_T:
         count, pos = read_u32(data, pos, end)
         if count > end - pos:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         types = []
         for _ in range(count):
             t = data[pos]
@@ -157,22 +152,22 @@ def _read_imm(kind: int, data, pos: int, end: int):
         return tuple(types), pos
     if kind == op.REFTYPE:
         if pos >= end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         t = data[pos]
         if t != FUNCREF and t != EXTERNREF:
             raise MalformedError("malformed reference type", pos)
         return t, pos + 1
     if kind == op.V128:
         if pos + 16 > end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         return int.from_bytes(data[pos:pos + 16], "little"), pos + 16
     if kind == op.SHUFFLE:
         if pos + 16 > end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         return bytes(data[pos:pos + 16]), pos + 16
     if kind == op.LANE:
         if pos >= end:
-            raise _Body()
+            raise MalformedError(EOF_MESSAGE, pos)
         return data[pos], pos + 1
     if kind == op.BLOCKTYPE:
         return _read_blocktype(data, pos, end)
@@ -199,11 +194,18 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
     """Yield ``(code, imm, offset)`` for the instructions in ``data[pos:end]``
     up to and including the ``end`` that closes the outermost block.  With
     ``exact`` (function bodies) that ``end`` must be the last byte: the
-    generator raises "section size mismatch" when resumed after it otherwise."""
+    generator raises "section size mismatch" when resumed after it otherwise.
+
+    Immediates are read up to the end of ``data`` (as the reference
+    interpreter does, so an overlong LEB128 crossing the body's end is
+    reported as such); an instruction that ends past ``end`` is never
+    yielded: it is "section size mismatch"."""
     kinds = _KIND1
     depth = 0
+    body_end = end
+    end = len(data)
     try:
-        while pos < end:
+        while pos < body_end:
             off = pos
             code = data[pos]
             pos += 1
@@ -216,7 +218,7 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     v, pos = read_u32(data, pos, end)
                 else:
                     pos += 1
-                    if pos > end:
+                    if pos > body_end:
                         raise _Body()
                 yield code, v, off
             elif k == _I32:
@@ -225,7 +227,7 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     v, pos = read_s32(data, pos, end)
                 else:
                     pos += 1
-                    if pos > end:
+                    if pos > body_end:
                         raise _Body()
                     if v & 0x40:
                         v -= 0x80
@@ -241,19 +243,19 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     o, pos = read_u32(data, pos, end)
                 else:
                     pos += 1
-                    if pos > end:
+                    if pos > body_end:
                         raise _Body()
                 yield code, (a, o, 0), off
             elif k == _K_END:
                 yield code, None, off
                 if depth == 0:
-                    if exact and pos != end:
+                    if exact and pos != body_end:
                         raise MalformedError("section size mismatch", pos)
                     return
                 depth -= 1
             elif k == _BLOCKTYPE:
                 v, pos = _read_blocktype(data, pos, end)
-                if pos > end:
+                if pos > body_end:
                     raise _Body()
                 depth += 1
                 yield code, v, off
@@ -266,19 +268,28 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                 code = (op.FC_BASE if code == 0xFC else op.FD_BASE) + sub
                 if sub > 0xFF or _NAMES[code] is None:
                     raise MalformedError("illegal opcode", off)
-                if pos > end:
+                if pos > body_end:
                     raise _Body()
                 imm, pos = _read_imm(_IMM[code], data, pos, end)
-                if pos > end:
+                if pos > body_end:
                     raise _Body()
                 yield code, imm, off
             elif k == _K_ILLEGAL:
                 raise MalformedError("illegal opcode", off)
             else:
                 imm, pos = _read_imm(k, data, pos, end)
-                if pos > end:
+                if pos > body_end:
                     raise _Body()
                 yield code, imm, off
-    except (_Body, IndexError):
-        raise MalformedError(EOF_MESSAGE, min(pos, end)) from None
-    raise MalformedError(EOF_MESSAGE, end)
+    except IndexError:
+        raise MalformedError(EOF_MESSAGE, end) from None
+    except _Body:
+        raise MalformedError("section size mismatch", body_end) from None
+    # The body ran out before its final end.  The reference interpreter reads
+    # on into the next bytes: an else there ends the instruction sequence
+    # ("END opcode expected"), anything else eventually overruns the body.
+    if pos >= end:
+        raise MalformedError(EOF_MESSAGE, pos)
+    if data[pos] == op.ELSE:
+        raise MalformedError("END opcode expected", pos)
+    raise MalformedError("section size mismatch", pos)

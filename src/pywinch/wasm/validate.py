@@ -286,7 +286,9 @@ def _if(v, imm, off):
 def _else(v, imm, off):
     frame = v.ctrl[-1]
     if frame.kind != op.IF:
-        raise MalformedError("else found outside of an if block", off)
+        # The binary grammar has else only inside if: elsewhere it ends the
+        # instruction sequence where an end must come.
+        raise MalformedError("END opcode expected", off)
     v._pop_frame(off)
     v._push_frame(op.ELSE, FuncType(frame.params, frame.results))
 
