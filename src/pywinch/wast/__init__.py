@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from .backend import FEATURES_2_0, Backend, Outcome, PywinchBackend
+from .backend import FEATURES_2_0, Backend, Outcome, PywinchBackend, features_for
 from .runner import FileResult, Runner
 
 __all__ = ["main", "run_files", "add_arguments", "collect", "summary_line",
@@ -41,23 +41,31 @@ def summary_line(results) -> str:
 
 def run_files(paths, backend: Backend | None = None, report=print, verbose: bool = False,
               timeout: float = 10.0, features: dict | None = None) -> list[FileResult]:
+    """Run scripts in order. Without ``backend``, each script runs on a pywinch engine with its
+    feature set: ``features`` (default WebAssembly 2.0) plus its proposal's switch when it lives
+    in the testsuite's ``proposals/<name>/``; one engine per distinct set."""
     from .frontend import parse
-    own = backend is None
-    if own:
-        backend = PywinchBackend(features=features, timeout=timeout)
+    backends: dict = {}
     try:
-        runner = Runner(backend, report=report)
         results = []
         for path in collect(paths):
-            result = runner.run_file(path, parse)
+            if backend is not None:
+                b = backend
+            else:
+                fs = features_for(path, features)
+                key = tuple(sorted(k for k, on in fs.items() if on))
+                b = backends.get(key)
+                if b is None:
+                    b = backends[key] = PywinchBackend(features=fs, timeout=timeout)
+            result = Runner(b, report=report).run_file(path, parse)
             results.append(result)
             if verbose and report is not None:
                 report(f"{result.path}: {result.passed} passed, {result.failed} failed "
                        f"({result.seconds:.2f}s)")
         return results
     finally:
-        if own:
-            backend.close()
+        for b in backends.values():
+            b.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

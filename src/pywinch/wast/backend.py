@@ -12,12 +12,14 @@ A backend turns whatever its runtime raises into :class:`Outcome`, whose
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 
 from .spectest import define_spectest
 
-__all__ = ["Outcome", "Backend", "ApiSession", "PywinchBackend", "FEATURES_2_0", "EPOCH_TICK"]
+__all__ = ["Outcome", "Backend", "ApiSession", "PywinchBackend", "FEATURES_2_0", "PROPOSAL_SWITCHES",
+           "features_for", "EPOCH_TICK"]
 
 # The WebAssembly 2.0 feature set, by wasmtime-py's Config switch names: the
 # top-level suite runs with exactly these on and every later proposal off.
@@ -40,6 +42,33 @@ FEATURES_2_0 = {
     "wasm_component_model": False,
     "wasm_extended_const": False,
 }
+
+# proposals/<name>/ folder of the testsuite -> the Config switch it runs with
+PROPOSAL_SWITCHES = {
+    "tail-call": ("wasm_tail_call",),
+    "extended-const": ("wasm_extended_const",),
+    "multi-memory": ("wasm_multi_memory",),
+    "memory64": ("wasm_memory64",),
+    "relaxed-simd": ("wasm_relaxed_simd",),
+    "exception-handling": ("wasm_exceptions",),
+    "function-references": ("wasm_function_references", "wasm_tail_call"),
+    "gc": ("wasm_gc", "wasm_function_references", "wasm_tail_call"),
+    "threads": ("wasm_threads",),
+    "annotations": (),
+}
+
+
+def features_for(path: str, base: dict | None = None) -> dict:
+    """The feature set a script runs with: 2.0 (or ``base``), plus its proposal's switches when it
+    lives in a ``proposals/<name>/`` folder."""
+    features = dict(FEATURES_2_0 if base is None else base)
+    parts = os.path.normpath(path).split(os.sep)
+    for i in range(len(parts) - 2):
+        if parts[i] == "proposals":
+            for switch in PROPOSAL_SWITCHES.get(parts[i + 1], ()):
+                features[switch] = True
+    return features
+
 
 EPOCH_TICK = 0.05   # seconds between epoch increments of the timer thread
 
@@ -205,7 +234,12 @@ class ApiSession:
             raise self.backend.classify(exc, "call") from None
 
     def close(self):
+        # Instances hold linear memories (large reservations): let them go with the script,
+        # not whenever the garbage collector next runs.
         self._exports.clear()
+        self.spectest = None
+        self.linker = None
+        self.store = None
 
     # -- value conversion, per backend ------------------------------------------------------
     def call(self, func, args: list) -> list:

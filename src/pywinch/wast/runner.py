@@ -9,6 +9,7 @@ does not parse is one failure against its file.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -167,6 +168,8 @@ class Runner:
                     session.close()
                 except Exception:
                     pass
+                session = state = None
+                gc.collect()
         result.seconds += time.perf_counter() - start
         return result
 
