@@ -253,6 +253,8 @@ class Assembler(SseMixin):
         if base == RIP:
             if index != NO_REG:
                 _bad(insn, "a RIP-relative operand cannot have an index")
+            if type(disp) is not int or not 0 <= disp < len(self._lpos):
+                _bad(insn, f"{disp!r} is not a label of this assembler (RIP-relative operand)")
             if rex or force_rex:
                 self.buf += pfx + _D8[0x40 | rex] + opc + _D8[r3 | 5]
             else:
@@ -902,6 +904,8 @@ class Assembler(SseMixin):
 
     def jmp_short(self, label: int) -> None:
         """``jmp rel8``; AssemblerError (here or at bind) if the target is farther than 127 bytes."""
+        self._check_label(label, "jmp")
+        self._check_short(label, 2, "jmp")
         self.buf += b"\xeb\0"
         at = len(self.buf) - 1
         self._use_label(label, at, at + 1, 1, "jmp")
@@ -910,6 +914,8 @@ class Assembler(SseMixin):
         """``j<cc> rel8``; AssemblerError (here or at bind) if the target is farther than 127 bytes."""
         if type(cc) is not int or not 0 <= cc < 16:
             _bad("jcc", f"bad condition code {cc!r}")
+        self._check_label(label, "j" + CC_NAMES[cc])
+        self._check_short(label, 2, "j" + CC_NAMES[cc])
         self.buf += _D8[0x70 | cc] + b"\0"
         at = len(self.buf) - 1
         self._use_label(label, at, at + 1, 1, "j" + CC_NAMES[cc])
@@ -924,8 +930,14 @@ class Assembler(SseMixin):
         """``jmp qword [mem]``."""
         self._rm("jmp", b"", 0, b"\xff", 4, base, disp, index, scale)
 
+    def _check_short(self, label, length, insn):
+        target = self._lpos[label]
+        if target >= 0 and not -128 <= target - (len(self.buf) + length) <= 127:
+            _bad(insn, f"short branch cannot reach label {label} at {target:#x} from {len(self.buf):#x}")
+
     def call(self, label: int) -> None:
         """``call rel32`` to a label of this buffer."""
+        self._check_label(label, "call")
         self.buf += b"\xe8\0\0\0\0"
         at = len(self.buf) - 4
         self._use_label(label, at, at + 4, 4, "call")
@@ -1073,10 +1085,12 @@ class Assembler(SseMixin):
         targets = list(targets)
         if not targets:
             _bad("jump_table", "no targets")
-        table = self.new_label()
-        self.lea(8, tmp, RIP, table)
         if index == RSP:
             _bad("jump_table", "rsp cannot be the index")
+        for t in targets:
+            self._check_label(t, "jump_table")
+        table = self.new_label()
+        self.lea(8, tmp, RIP, table)
         self._rm("movsxd", b"", 8, b"\x63", index, tmp, 0, index, 4)
         self.alu_rr(ADD, 8, tmp, index)
         self.jmp_r(tmp)
