@@ -29,10 +29,18 @@ def _run(backend, testsuite, name):
 
 
 def _explain(result, limit=40) -> str:
-    lines = result.failures[:limit]
-    more = len(result.failures) - len(lines)
-    tail = [f"... and {more} more"] if more > 0 else []
-    return "\n".join([f"{result.name}: {result.passed} passed, {result.failed} failed"] + lines + tail)
+    """The failures, those with the same text after ``file:line:`` folded into one line."""
+    groups: dict[str, list[str]] = {}
+    for failure in result.failures:
+        path_line, _, text = failure.partition(": ")
+        groups.setdefault(text, []).append(path_line.rsplit(":", 1)[-1])
+    lines = []
+    for text, where in groups.items():
+        at = where[0] if len(where) == 1 else f"{where[0]} (and {len(where) - 1} more lines up to {where[-1]})"
+        lines.append(f"{result.name}:{at}: {text}")
+    more = len(lines) - limit
+    lines = lines[:limit] + ([f"... and {more} more kinds of failure"] if more > 0 else [])
+    return "\n".join([f"{result.name}: {result.passed} passed, {result.failed} failed"] + lines)
 
 
 @pytest.mark.parametrize("name", params(CORE))

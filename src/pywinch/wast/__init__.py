@@ -96,9 +96,14 @@ def run_from_args(args) -> int:
     def report(line):
         print(line, file=out, flush=True)
 
-    results = run_files(args.files, report=report, verbose=args.verbose,
-                        timeout=args.timeout, features=features)
-    if args.verbose:
-        print(f"{len(results)} files in {time.perf_counter() - start:.1f}s", file=out)
-    print(summary_line(results), file=out)
+    try:
+        results = run_files(args.files, report=report, verbose=args.verbose,
+                            timeout=args.timeout, features=features)
+        if args.verbose:
+            print(f"{len(results)} files in {time.perf_counter() - start:.1f}s", file=out)
+        print(summary_line(results), file=out, flush=True)
+    except BrokenPipeError:
+        # the reader (`| head`) went away: stop quietly, as command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0 if all(r.failed == 0 for r in results) else 1

@@ -197,12 +197,23 @@ class ApiSession:
             raise self.backend.classify(exc, "compile") from None
 
     def instantiate(self, module):
+        if self.spectest_errors:
+            self._check_spectest_imports(module)
         if self._arm is not None:
             self._arm(self._ticks)
         try:
             return self.linker.instantiate(self.store, module)
         except Exception as exc:
             raise self.backend.classify(exc, "instantiate") from None
+
+    def _check_spectest_imports(self, module):
+        # An import of a spectest extern the runtime could not create fails for that reason,
+        # not as "unknown import"; scripts that do not import it are not affected.
+        for imp in module.imports:
+            if imp.module == "spectest" and imp.name in self.spectest_errors:
+                exc = self.spectest_errors[imp.name]
+                o = self.backend.classify(exc, "session")
+                raise Outcome(o.kind, f"spectest.{imp.name} could not be created: {o.text}", exc)
 
     def register(self, name: str, instance):
         try:

@@ -126,8 +126,6 @@ class Runner:
         watchdog = _Watchdog(self.watchdog)
         try:
             session = self.backend.session()
-            if session.spectest_errors:
-                self._spectest_failure(result, session.spectest_errors)
             state = _State(session)
             handlers = self._handlers
             kinds = result.kinds
@@ -188,12 +186,6 @@ class Runner:
             return result
         result.seconds = time.perf_counter() - start
         return self.run_commands(commands, path, result)
-
-    def _spectest_failure(self, result: FileResult, errors: dict):
-        # one failure per script: imports of the missing externs then fail as unlinkable
-        first = next(iter(errors.values()))
-        o = self.backend.classify(first, "session")
-        self._fail(result, 0, f"spectest: could not create {', '.join(errors)}: {o}", o)
 
     def _fail(self, result: FileResult, line: int, text: str, outcome: Outcome | None = None):
         result.failed += 1
