@@ -13,7 +13,7 @@ def store(engine):
     return wasm.Store(engine)
 
 
-def compiled(engine, text):
+def _compiled(engine, text):
     """Module from WAT; skips (with the reason) while the compiler is not in the tree."""
     try:
         return wasm.Module(engine, text)
@@ -21,3 +21,8 @@ def compiled(engine, text):
         if "not available yet" in str(e):
             pytest.skip(str(e))
         raise
+
+
+@pytest.fixture
+def compiled():
+    return _compiled

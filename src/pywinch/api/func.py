@@ -68,7 +68,8 @@ class Func:
             raise TypeError("expected a callable")
         key = ty._key
         state = store._state
-        host = HostFunc(state, key[0], key[1], func, _sig_id(key), store.engine._wasm_to_native(key),
+        engine = store.engine
+        host = HostFunc(state, key[0], key[1], func, _sig_id(key), lambda: engine._wasm_to_native(key),
                         access_caller, make_caller=lambda vmctx: Caller(store, vmctx))
         state.funcs[host.funcref] = host.info
         state.keep.append(host)

@@ -98,10 +98,12 @@ class HostFunc:
     """A host function context plus its callback; ``funcref`` is the VMFuncRef* address."""
 
     __slots__ = ("ctx", "funcref", "callback", "func", "params", "results", "access_caller",
-                 "info", "__weakref__")
+                 "info", "wasm_call_factory", "__weakref__")
 
-    def __init__(self, state, params, results, func, sig_id: int, wasm_call: int,
+    def __init__(self, state, params, results, func, sig_id: int, wasm_call,
                  access_caller: bool = False, make_caller=None):
+        """``wasm_call``: the wasm-to-native trampoline address, or a callable
+        producing it on first need (a host function only Python calls never needs one)."""
         self.func = func
         self.params = tuple(params)
         self.results = tuple(results)
@@ -114,12 +116,24 @@ class HostFunc:
         cb_addr = ctypes.cast(self.callback, c_void_p).value
         fr = HOSTCTX_FUNCREF
         ctx.set_u64(fr + vo.FUNCREF_ARRAY_CALL, 0)
+        if callable(wasm_call):
+            self.wasm_call_factory = wasm_call
+            wasm_call = 0
+        else:
+            self.wasm_call_factory = None
         ctx.set_u64(fr + vo.FUNCREF_WASM_CALL, wasm_call)
         ctx.set_u64(fr + vo.FUNCREF_TYPE_ID, sig_id)
         ctx.set_u64(fr + vo.FUNCREF_VMCTX, ctx.addr)
         ctx.set_u64(fr + vo.FUNCREF_NATIVE_CALL, cb_addr)
         self.funcref = ctx.addr + fr
         self.info = FuncInfo(self.funcref, self.params, self.results, sig_id, host=self)
+
+    def ensure_wasm_call(self) -> None:
+        """Make the function callable from Wasm (before its funcref reaches Wasm)."""
+        if self.wasm_call_factory is not None:
+            addr = self.wasm_call_factory()
+            self.ctx.set_u64(HOSTCTX_FUNCREF + vo.FUNCREF_WASM_CALL, addr)
+            self.wasm_call_factory = None
 
     def call_python(self, caller, args):
         """Call the Python callable with converted Python args (the host→host path)."""

@@ -144,6 +144,8 @@ def match_import(state, imp, ext, plan: ModulePlan) -> None:
             raise LinkError(f"incompatible import type for {where}: function of another store")
         if info.sig != plan.type_sigs[desc]:
             raise LinkError(f"incompatible import type for {where}: function types incompatible")
+        if info.host is not None:
+            info.host.ensure_wasm_call()
     elif kind == TABLE:
         elem, mn, mx = desc
         if obj.elem_type != elem or not _check_limits(kind, obj.size, obj.max, mn, mx):

@@ -144,8 +144,11 @@ class StoreState:
         addr = getattr(f, "_funcref", None)
         if addr is None:
             raise TypeCheckError(f"expected a Func or None for funcref, got {type(f).__name__}")
-        if addr not in self.funcs:
+        info = self.funcs.get(addr)
+        if info is None:
             raise TypeCheckError("the Func belongs to another store")
+        if info.host is not None:
+            info.host.ensure_wasm_call()
         return addr
 
     # --- fuel and epochs --------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Per-call cost at the Python/Wasm boundary, pywinch next to wasmtime-py in one run.
+
+    python benchmarks/bench_calls.py [--n N] [--json]
+
+Measures (best of several rounds, microseconds per call):
+  * add:   Python calls an exported (i32, i32) -> i32 function;
+  * nop:   Python calls an exported () -> () function;
+  * host:  a Wasm loop calls a Python host function (i32) -> i32, per host call.
+Targets for pywinch (issue 6): add <= 1.0 us, host <= 1.5 us.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+WAT = """
+(module
+  (import "env" "cb" (func $cb (param i32) (result i32)))
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "nop"))
+  (func (export "loop") (param $n i32) (result i32) (local $acc i32)
+    (block $done
+      (loop $top
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (call $cb (local.get $n))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $top)))
+    local.get $acc))
+"""
+
+
+def best(fn, n, rounds=5):
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn(n)
+        times.append(time.perf_counter() - t0)
+    return min(times) / n * 1e6
+
+
+def bench(wasm, n):
+    engine = wasm.Engine()
+    store = wasm.Store(engine)
+    module = wasm.Module(engine, WAT)
+    linker = wasm.Linker(engine)
+    i32 = wasm.ValType.i32()
+    linker.define_func("env", "cb", wasm.FuncType([i32], [i32]), lambda x: x & 1)
+    ex = linker.instantiate(store, module).exports(store)
+    add, nop, loop = ex["add"], ex["nop"], ex["loop"]
+    assert add(store, 40, 2) == 42
+    assert loop(store, 10) == 5
+
+    def run_add(k):
+        for _ in range(k):
+            add(store, 1, 2)
+
+    def run_nop(k):
+        for _ in range(k):
+            nop(store)
+
+    def run_host(k):
+        loop(store, k)
+
+    return {"add": best(run_add, n), "nop": best(run_nop, n), "host": best(run_host, n)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    import pywinch
+    results = {"pywinch": bench(pywinch, args.n)}
+    try:
+        import wasmtime
+        results["wasmtime-py"] = bench(wasmtime, max(args.n // 10, 1000))
+    except ImportError:
+        pass
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{'us per call':<40}{'pywinch':>10}{'wasmtime-py':>14}{'ratio':>8}")
+    labels = {"add": "Python -> Wasm, (i32, i32) -> i32", "nop": "Python -> Wasm, () -> ()",
+              "host": "Wasm -> Python host function"}
+    for k, label in labels.items():
+        p = results["pywinch"][k]
+        w = results.get("wasmtime-py", {}).get(k)
+        ws = f"{w:14.2f}" if w is not None else f"{'-':>14}"
+        ratio = f"{w / p:7.1f}x" if w else ""
+        print(f"{label:<40}{p:10.2f}{ws}{ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
