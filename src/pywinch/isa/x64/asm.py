@@ -170,6 +170,8 @@ class Assembler(SseMixin):
         if self._lpos[label] >= 0:
             _bad("bind", f"label {label} is already bound at {self._lpos[label]:#x}")
         pos = len(self.buf) if at is None else at
+        if type(pos) is not int or not 0 <= pos <= len(self.buf):
+            _bad("bind", f"offset {pos!r} is not within the code emitted so far")
         self._lpos[label] = pos
         fix = self._lfix[label]
         if fix:
@@ -381,6 +383,11 @@ class Assembler(SseMixin):
         or :meth:`load_sx` to extend.
         """
         if type(dst) is int and 0 <= dst < 16:
+            # Fast path: a frame or vmctx slot ([base + disp8], 4 or 8 bytes).
+            if index == NO_REG and -128 <= disp <= 127 and disp and (size == 8 or size == 4) \
+                    and type(base) is int and 0 <= base < 16:
+                self.buf += (_LD8 if size == 8 else _LD4)[dst << 4 | base] + _D8[disp & 0xFF]
+                return
             if size == 8:
                 self._rm("mov", b"", 8, b"\x8b", dst, base, disp, index, scale)
             elif size == 4:
@@ -402,6 +409,10 @@ class Assembler(SseMixin):
     def store(self, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``mov [mem], src``; an XMM ``src`` stores with movss/movsd/movdqu (4/8/16)."""
         if type(src) is int and 0 <= src < 16:
+            if index == NO_REG and -128 <= disp <= 127 and disp and (size == 8 or size == 4) \
+                    and type(base) is int and 0 <= base < 16:
+                self.buf += (_ST8 if size == 8 else _ST4)[src << 4 | base] + _D8[disp & 0xFF]
+                return
             if size == 8:
                 self._rm("mov", b"", 8, b"\x89", src, base, disp, index, scale)
             elif size == 4:
@@ -459,7 +470,7 @@ class Assembler(SseMixin):
         if (dst | src) >> 4:
             _bad("movzx", f"operands {_gpr_name(dst)}, {_gpr_name(src)} must be general-purpose registers")
         if size == 1:
-            self._rr("movzx", b"", 0, b"\x0f\xb6", dst, src, True)
+            self.buf += _MOVZX8[dst << 4 | src]
         elif size == 2:
             self._rr("movzx", b"", 0, b"\x0f\xb7", dst, src)
         elif size == 4:
@@ -549,6 +560,10 @@ class Assembler(SseMixin):
 
     def alu_ri(self, op: int, size: int, dst: int, imm: int) -> None:
         """``<op> dst, imm``; the sign-extended imm8 form when the value fits."""
+        if -128 <= imm <= 127 and (size == 8 or size == 4) and type(dst) is int and 0 <= dst < 16 \
+                and type(op) is int and 0 <= op < 8:
+            self.buf += (_ALU_I8_8 if size == 8 else _ALU_I8_4)[op << 4 | dst] + _D8[imm & 0xFF]
+            return
         if type(dst) is not int or not 0 <= dst < 16:
             _bad(_alu_name(op), f"destination {dst!r} is not a general-purpose register")
         if type(op) is not int or not 0 <= op < 8:
@@ -1185,6 +1200,25 @@ _ALU_RR = {
                      (i >> 4) & 15, i & 15, size == 1) for i in range(8 * 256)]
     for size in (1, 2, 4, 8)
 }
+
+
+def _disp8_head(w, opc, reg, base):
+    """``[REX] opc ModRM(01, reg, base) [SIB]``: a [base + disp8] operand minus the disp8."""
+    rex = w | (reg & 8) >> 1 | base >> 3
+    out = (bytes((0x40 | rex,)) if rex else b"") + opc + bytes((0x40 | (reg & 7) << 3 | (base & 7),))
+    return out + b"\x24" if base & 7 == 4 else out
+
+
+# mov reg, [base + disp8] / mov [base + disp8], reg: index reg << 4 | base.
+_LD8 = [_disp8_head(8, b"\x8b", i >> 4, i & 15) for i in range(256)]
+_LD4 = [_disp8_head(0, b"\x8b", i >> 4, i & 15) for i in range(256)]
+_ST8 = [_disp8_head(8, b"\x89", i >> 4, i & 15) for i in range(256)]
+_ST4 = [_disp8_head(0, b"\x89", i >> 4, i & 15) for i in range(256)]
+# movzx r32, r8: index dst << 4 | src.
+_MOVZX8 = [_rr_bytes(b"", 0, b"\x0f\xb6", i >> 4, i & 15, True) for i in range(256)]
+# <op> r, imm8 (83 /op ib) minus the imm8: index op << 4 | dst.
+_ALU_I8_8 = [_rr_bytes(b"", 8, b"\x83", i >> 4, i & 15) for i in range(128)]
+_ALU_I8_4 = [_rr_bytes(b"", 0, b"\x83", i >> 4, i & 15) for i in range(128)]
 _JCC_NEAR = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
 _PUSH = [bytes((0x41, 0x50 + r - 8)) if r >= 8 else bytes((0x50 + r,)) for r in range(16)]
 _POP = [bytes((0x41, 0x58 + r - 8)) if r >= 8 else bytes((0x58 + r,)) for r in range(16)]
@@ -1194,4 +1228,4 @@ _XMM_LOAD = {4: ("movss", b"\xf3", b"\x0f\x10"), 8: ("movsd", b"\xf2", b"\x0f\x1
 _XMM_STORE = {4: ("movss", b"\xf3", b"\x0f\x11"), 8: ("movsd", b"\xf2", b"\x0f\x11"),
               16: ("movdqu", b"\xf3", b"\x0f\x7f")}
 
-del _rr_bytes
+del _rr_bytes, _disp8_head
