@@ -13,6 +13,7 @@ precise errors.
 from __future__ import annotations
 
 import ctypes
+import weakref
 from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p
 from typing import Any, Callable
 
@@ -69,8 +70,9 @@ class Func:
         key = ty._key
         state = store._state
         engine = store.engine
+        wstore = weakref.ref(store)
         host = HostFunc(state, key[0], key[1], func, _sig_id(key), lambda: engine._wasm_to_native(key),
-                        access_caller, make_caller=lambda vmctx: Caller(store, vmctx))
+                        access_caller, make_caller=lambda vmctx: Caller(wstore(), vmctx))
         state.funcs[host.funcref] = host.info
         state.keep.append(host)
         self._init(store, host.funcref, key, host)

@@ -15,19 +15,21 @@ from .types import FuncType
 class _HostDef:
     """A store-independent function definition (define_func); one Func per store."""
 
-    __slots__ = ("ty", "func", "access_caller", "per_store")
+    __slots__ = ("ty", "func", "access_caller", "__weakref__")
 
     def __init__(self, ty, func, access_caller):
         self.ty = ty
         self.func = func
         self.access_caller = access_caller
-        self.per_store = weakref.WeakKeyDictionary()
 
     def materialize(self, store) -> Func:
-        f = self.per_store.get(store)
+        # Cached in the store (not here): a cache keyed by store whose values
+        # reference the store would keep every store alive.
+        f = store._linker_cache.get(id(self))
         if f is None:
             f = Func(store, self.ty, self.func, self.access_caller)
-            self.per_store[store] = f
+            store._linker_cache[id(self)] = f
+            store._state.keep.append(self)     # pins id(self) for the store's life
         return f
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from ..runtime.store import StoreState
@@ -19,8 +20,12 @@ class Store:
         self.engine = engine
         self._data = data
         self._state = st = StoreState(engine._state)
-        st.owner = self
-        st.wrap_func = self._wrap_func
+        # Weak back references: dropping the Store frees its memories at once,
+        # without waiting for the cycle collector.
+        me = weakref.ref(self)
+        st.owner = me
+        st.wrap_func = lambda addr: me()._wrap_func(addr)
+        self._linker_cache: dict = {}
         self._wasi = None
 
     def _wrap_func(self, addr: int):

@@ -38,16 +38,16 @@ def _memory_view(vmctx: int):
 
 
 class _WasiDef:
-    __slots__ = ("name", "ty", "per_store")
+    __slots__ = ("name", "ty")
 
     def __init__(self, name, params, results):
         self.name = name
         self.ty = FuncType([ValType(p) for p in params], [ValType(r) for r in results])
-        self.per_store = weakref.WeakKeyDictionary()
 
     def materialize(self, store):
         from .func import Func
-        f = self.per_store.get(store)
+        key = ("wasi", self.name)
+        f = store._linker_cache.get(key)
         if f is None:
             fn = wasi_ctx(store).functions()[self.name][2]
 
@@ -55,7 +55,7 @@ class _WasiDef:
                 return fn(_memory_view(caller._vmctx), *args)
 
             f = Func(store, self.ty, call, access_caller=True)
-            self.per_store[store] = f
+            store._linker_cache[key] = f
         return f
 
 

@@ -15,6 +15,7 @@ HOST_EXCEPTION and the caller of the outermost Wasm call re-raises it.
 from __future__ import annotations
 
 import ctypes
+import weakref
 from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p
 
 from .. import vmoffsets as vo
@@ -69,7 +70,7 @@ def _param_converter(state, t):
     if t == FUNCREF:
         return lambda raw: state.wrap_func(raw)
     if t == EXTERNREF:
-        return state.raw_to_extern
+        return lambda raw: state.raw_to_extern(raw)
     return None
 
 
@@ -88,9 +89,9 @@ def _result_converter(state, t):
     if t == V128:
         return lambda v: check_int(V128, v)
     if t == FUNCREF:
-        return state.func_to_raw
+        return lambda v: state.func_to_raw(v)
     if t == EXTERNREF:
-        return state.extern_to_raw
+        return lambda v: state.extern_to_raw(v)
     raise WasmError(f"unsupported value type {t}")
 
 
@@ -112,7 +113,8 @@ class HostFunc:
         ctx.set_u64(vo.VMCTX_LIMITS, state.limits.addr)
         ctx.set_u64(vo.VMCTX_BUILTINS, 0)
         ctx.set_u32(vo.VMCTX_MAGIC, vo.VMCTX_MAGIC_HOST)
-        self.callback = self._make_callback(state, make_caller)
+        # The callback reaches the store weakly: the store keeps its host functions alive.
+        self.callback = self._make_callback(weakref.proxy(state), make_caller)
         cb_addr = ctypes.cast(self.callback, c_void_p).value
         fr = HOSTCTX_FUNCREF
         ctx.set_u64(fr + vo.FUNCREF_ARRAY_CALL, 0)
@@ -148,7 +150,6 @@ class HostFunc:
         pconv = [_param_converter(state, t) for t in params]
         rconv = [_result_converter(state, t) for t in results]
         nres = len(results)
-        set_pending = state.set_pending
 
         if uses_native_form(params, results):
             any_pconv = any(c is not None for c in pconv)
@@ -172,7 +173,7 @@ class HostFunc:
                         return None
                     return rc(r)
                 except BaseException as e:  # noqa: BLE001 - everything must cross back as a trap
-                    set_pending(e)
+                    state.set_pending(e)
                     return 0 if (rc is None or results[0] not in (F32, F64)) else 0.0
 
             return native_prototype(params, results)(callback)
@@ -204,7 +205,7 @@ class HostFunc:
                 for i, (w, v) in enumerate(zip(wr, raws)):
                     w(values + 16 * i, v)
             except BaseException as e:  # noqa: BLE001
-                set_pending(e)
+                state.set_pending(e)
 
         return ARRAY_PROTOTYPE(array_callback)
 

@@ -10,6 +10,7 @@ address is precomputed into a VMContext *template* that is copied in one go.
 from __future__ import annotations
 
 import ctypes
+import weakref
 
 from .. import vmoffsets as vo
 from ..wasm import opcodes
@@ -116,7 +117,7 @@ class RuntimeInstance:
                  "elems", "datas", "exports", "export_list", "__weakref__")
 
     def func_info(self, index: int) -> FuncInfo:
-        return self.state.funcs[self.funcs[index]]
+        return self.state().funcs[self.funcs[index]]
 
     def export(self, name: str):
         return self.exports.get(name)
@@ -212,7 +213,7 @@ def instantiate(state, plan: ModulePlan, externs: list, call_start) -> RuntimeIn
     addr = vm.addr
     inst = RuntimeInstance()
     inst.plan = plan
-    inst.state = state
+    inst.state = weakref.ref(state)   # the store owns its instances, not the reverse
     inst.vmctx = vm
     inst.addr = addr
     inst.id = next(_instance_ids)

@@ -4,6 +4,7 @@ VMRuntimeLimits, externref handles, resource limits, trap bookkeeping."""
 from __future__ import annotations
 
 import threading
+import weakref
 
 from .. import vmoffsets as vo
 from ..errors import TypeCheckError
@@ -106,7 +107,8 @@ class StoreState:
         self.extern_ids: dict[int, int] = {}
         self.next_handle = 1
         self.funcs: dict[int, object] = {}     # VMFuncRef* -> FuncInfo (runtime)
-        self.api_funcs: dict[int, object] = {} # VMFuncRef* -> api Func (cache)
+        # VMFuncRef* -> API Func; weak so the store holds no cycle through its Funcs.
+        self.api_funcs = weakref.WeakValueDictionary()
         self.instances: list = []
         self.keep: list = []
         self.pending: BaseException | None = None
