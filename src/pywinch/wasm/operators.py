@@ -52,25 +52,34 @@ from .types import EXTERNREF, FUNCREF, VALTYPES
 
 BLOCK_EMPTY = -0x40
 
-_K_END = 100
-_K_PREFIX = 101
-_K_ILLEGAL = -1
-
-# Immediate kind of each single-byte opcode, with end and the prefixes set
-# apart so the loop tests the common kinds first.
-_KIND1 = [_K_ILLEGAL] * 256
+# The stream's own dense classes of single-byte opcodes, tested as literals
+# in the loop (most frequent first): 0 a u32 immediate (local.*, global.*, br,
+# br_if, call), 1 none, 2 i32, 3 memarg, 4 end, 5 block type, 6 prefix,
+# 7 illegal, 8 any other immediate (decoded by _read_imm).
+_CLASS = [7] * 256
 for _c in range(256):
-    if op.NAMES[_c] is not None:
-        _KIND1[_c] = op.IMMEDIATES[_c]
-_KIND1[op.END] = _K_END
-_KIND1[0xFC] = _K_PREFIX
-_KIND1[0xFD] = _K_PREFIX
-del _c
+    _k = op.IMMEDIATES[_c]
+    if op.NAMES[_c] is None:
+        continue
+    if _k in (op.LOCAL, op.GLOBAL, op.LABEL, op.FUNC):
+        _CLASS[_c] = 0
+    elif _k == op.NONE:
+        _CLASS[_c] = 1
+    elif _k == op.I32:
+        _CLASS[_c] = 2
+    elif _k == op.MEMARG:
+        _CLASS[_c] = 3
+    elif _k == op.BLOCKTYPE:
+        _CLASS[_c] = 5
+    else:
+        _CLASS[_c] = 8
+_CLASS[op.END] = 4
+_CLASS[0xFC] = 6
+_CLASS[0xFD] = 6
+del _c, _k
 
 _IMM = op.IMMEDIATES
 _NAMES = op.NAMES
-_NONE, _LOCAL, _GLOBAL, _LABEL, _FUNC, _I32 = op.NONE, op.LOCAL, op.GLOBAL, op.LABEL, op.FUNC, op.I32
-_MEMARG, _BLOCKTYPE = op.MEMARG, op.BLOCKTYPE
 
 
 class _Body(Exception):
@@ -200,7 +209,8 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
     interpreter does, so an overlong LEB128 crossing the body's end is
     reported as such); an instruction that ends past ``end`` is never
     yielded: it is "section size mismatch"."""
-    kinds = _KIND1
+    classes = _CLASS
+    imms = _IMM
     depth = 0
     body_end = end
     end = len(data)
@@ -209,10 +219,8 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
             off = pos
             code = data[pos]
             pos += 1
-            k = kinds[code]
-            if k == _NONE:
-                yield code, None, off
-            elif k == _LOCAL or k == _LABEL or k == _GLOBAL or k == _FUNC:
+            k = classes[code]
+            if k == 0:
                 v = data[pos]
                 if v & 0x80:
                     v, pos = read_u32(data, pos, end)
@@ -221,7 +229,9 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     if pos > body_end:
                         raise _Body()
                 yield code, v, off
-            elif k == _I32:
+            elif k == 1:
+                yield code, None, off
+            elif k == 2:
                 v = data[pos]
                 if v & 0x80:
                     v, pos = read_s32(data, pos, end)
@@ -232,7 +242,7 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     if v & 0x40:
                         v -= 0x80
                 yield code, v, off
-            elif k == _MEMARG:
+            elif k == 3:
                 a = data[pos]
                 if a & 0x80:
                     a, pos = read_u32(data, pos, end)
@@ -246,20 +256,20 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     if pos > body_end:
                         raise _Body()
                 yield code, (a, o, 0), off
-            elif k == _K_END:
+            elif k == 4:
                 yield code, None, off
                 if depth == 0:
                     if exact and pos != body_end:
                         raise MalformedError("section size mismatch", pos)
                     return
                 depth -= 1
-            elif k == _BLOCKTYPE:
+            elif k == 5:
                 v, pos = _read_blocktype(data, pos, end)
                 if pos > body_end:
                     raise _Body()
                 depth += 1
                 yield code, v, off
-            elif k == _K_PREFIX:
+            elif k == 6:
                 sub = data[pos]
                 if sub & 0x80:
                     sub, pos = read_u32(data, pos, end)
@@ -270,14 +280,14 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     raise MalformedError("illegal opcode", off)
                 if pos > body_end:
                     raise _Body()
-                imm, pos = _read_imm(_IMM[code], data, pos, end)
+                imm, pos = _read_imm(imms[code], data, pos, end)
                 if pos > body_end:
                     raise _Body()
                 yield code, imm, off
-            elif k == _K_ILLEGAL:
+            elif k == 7:
                 raise MalformedError("illegal opcode", off)
             else:
-                imm, pos = _read_imm(k, data, pos, end)
+                imm, pos = _read_imm(imms[code], data, pos, end)
                 if pos > body_end:
                     raise _Body()
                 yield code, imm, off

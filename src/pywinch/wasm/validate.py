@@ -55,7 +55,8 @@ def _sig(s: str):
 
 
 # Fast path: instructions whose typing is fixed and whose immediate needs no
-# check.  Entry: (param types bottom-to-top as a list, count, result type or 0).
+# check.  Entry: (n, a, b, r): n operands (0, 1 or 2; 3 takes the general
+# path), a the deeper and b the top operand type, r the result type or 0.
 _FAST: list = [None] * op.NUM_CODES
 _SIGTAB: list = [None] * op.NUM_CODES
 for _code in range(op.NUM_CODES):
@@ -65,7 +66,15 @@ for _code in range(op.NUM_CODES):
     _p, _r = _sig(_s)
     _SIGTAB[_code] = (_p, len(_p), _r)
     if op.IMMEDIATES[_code] in (op.NONE, op.I32, op.I64, op.F32, op.F64, op.V128):
-        _FAST[_code] = _SIGTAB[_code]
+        if len(_p) == 0:
+            _FAST[_code] = (0, 0, 0, _r)
+        elif len(_p) == 1:
+            _FAST[_code] = (1, 0, _p[0], _r)
+        elif len(_p) == 2:
+            _FAST[_code] = (2, _p[0], _p[1], _r)
+        else:
+            _FAST[_code] = (3, 0, 0, _r)
+_LOCAL_GET = op.BY_NAME["local.get"]
 
 # Lane counts of the lane-indexed SIMD instructions.
 _LANES = [0] * op.NUM_CODES
@@ -140,20 +149,39 @@ class FuncValidator:
     def step(self, code: int, imm, offset: int) -> None:
         fast = _FAST[code]
         if fast is not None:
-            pops, n, push = fast
+            # Fixed typing: the common case (operands present and of the
+            # exact types) costs a few comparisons; anything else, the
+            # general pops that handle the polymorphic stack.
+            n, a, b, r = fast
             stack = self.stack
-            if n:
-                if len(stack) - n >= self.height and stack[-n:] == pops:
-                    del stack[-n:]
-                else:
-                    self._pop_list(pops, offset)
-            if push:
-                stack.append(push)
+            if n == 2:
+                if len(stack) - 2 >= self.height and stack[-1] == b and stack[-2] == a:
+                    del stack[-1]
+                    if r:
+                        stack[-1] = r
+                    else:
+                        del stack[-1]
+                    return
+            elif n == 1:
+                if len(stack) > self.height and stack[-1] == b:
+                    if r:
+                        stack[-1] = r
+                    else:
+                        del stack[-1]
+                    return
+            elif n == 0:
+                if r:
+                    stack.append(r)
+                return
+            self._apply_sig(code, offset)
             return
-        handler = _HANDLERS[code]
-        if handler is None:
-            raise MalformedError("illegal opcode", offset)
-        handler(self, imm, offset)
+        if code == _LOCAL_GET:
+            locals_ = self.locals
+            if imm >= len(locals_):
+                raise InvalidError(f"unknown local {imm}", offset)
+            self.stack.append(locals_[imm])
+            return
+        _HANDLERS[code](self, imm, offset)
 
     def finish(self, offset: int) -> None:
         """Check that the body ended (the stream stops at its final end)."""
@@ -607,9 +635,42 @@ def validate_function(ctx: ModuleContext, defined_index: int) -> None:
     module = ctx.module
     body = module.codes[defined_index]
     v = FuncValidator(ctx, ctx.num_imported_funcs + defined_index, body.local_types)
-    step = v.step
-    for code, imm, offset in module.operators(body):
-        step(code, imm, offset)
+    # FuncValidator.step, inlined: validating alone is a loop of nothing else.
+    fast_tab = _FAST
+    handlers = _HANDLERS
+    stack = v.stack            # the validator keeps this list object throughout
+    locals_ = v.locals
+    nlocals = len(locals_)
+    for code, imm, off in module.operators(body):
+        fast = fast_tab[code]
+        if fast is not None:
+            n, a, b, r = fast
+            if n == 2:
+                if len(stack) - 2 >= v.height and stack[-1] == b and stack[-2] == a:
+                    del stack[-1]
+                    if r:
+                        stack[-1] = r
+                    else:
+                        del stack[-1]
+                    continue
+            elif n == 1:
+                if len(stack) > v.height and stack[-1] == b:
+                    if r:
+                        stack[-1] = r
+                    else:
+                        del stack[-1]
+                    continue
+            elif n == 0:
+                if r:
+                    stack.append(r)
+                continue
+            v._apply_sig(code, off)
+        elif code == _LOCAL_GET:
+            if imm >= nlocals:
+                raise InvalidError(f"unknown local {imm}", off)
+            stack.append(locals_[imm])
+        else:
+            handlers[code](v, imm, off)
     v.finish(body.end)
 
 

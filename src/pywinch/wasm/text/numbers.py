@@ -113,9 +113,9 @@ def _parse_float(tok: str, fmt) -> int:
             x = float(body)
         else:
             x = _hex_to_f64(body)
+        if math.isinf(x):
+            raise ValueError(f"{'f64' if fmt is _F64 else 'f32'} constant out of range: {tok}")
         if fmt is _F64:
-            if math.isinf(x):
-                raise ValueError(f"f64 constant out of range: {tok}")
             return sign_bit | _unpack_Q(_pack_d(x))[0]
         if _is_f32_tie(x):
             return sign_bit | _round_exact_f32(_exact(body, dec is None))

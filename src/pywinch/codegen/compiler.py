@@ -1,0 +1,292 @@
+"""The module compiler: one pass per function, then the module blob is linked.
+
+``compile_module`` validates the module-level rules, then compiles every
+defined function in one pass over its operators (validator step, then the
+visitor of the operator from a list indexed by opcode code), emits the
+per-signature entry trampolines and the shared trap routines, and lays
+everything out in one position-independent blob.
+"""
+
+from __future__ import annotations
+
+from .. import trampoline as tramp
+from .. import vmoffsets as vo
+from ..abi import wasm_sig
+from ..compiled import CompiledModule
+from ..errors import CompileError, TrapCode, UnsupportedError
+from ..isa.x64.asm import link_rel32
+from ..masm import for_host
+from ..wasm import opcodes as op
+from ..wasm.types import V128
+from ..wasm.validate import FuncValidator, check_module
+from . import calls, control, convert, floats, integer, reference, variables
+from .context import K_CMP, FRAME_FUNC, Frame, FuncCompiler
+
+# --- dispatch tables ----------------------------------------------------------------
+
+
+def _simd(c, imm):
+    raise UnsupportedError("SIMD (v128) instructions are not supported yet")
+
+
+def _build_table():
+    table = [None] * op.NUM_CODES
+    for mod in (control, variables, calls, integer, floats, convert, reference):
+        mod.register(table)
+    for code in range(op.FD_BASE, op.NUM_CODES):
+        if op.NAMES[code] is not None:
+            table[code] = _simd
+    missing = [op.NAMES[i] for i in range(op.FD_BASE) if op.NAMES[i] is not None and table[i] is None]
+    if missing:
+        raise AssertionError(f"operators without a visitor: {missing}")
+    return table
+
+
+VISITORS = _build_table()
+# Operators that consume a pending comparison (K_CMP) as flags.
+FUSES = [False] * op.NUM_CODES
+for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
+    FUSES[_c] = True
+_BLOCK_OPENERS = (op.BLOCK, op.LOOP, op.IF)
+
+
+class ModuleCompiler:
+    """Module-wide state shared by the function compilers (``c.mc``)."""
+
+    def __init__(self, module, ctx, fuel=False, epoch=False):
+        self.masm_class, self.abi, self.regs = for_host()
+        self.module = module
+        self.ctx = ctx
+        self.types = module.types
+        self.num_imported_funcs = module.num_imported_funcs
+        self.global_types = module.global_types
+        self.table_types = module.table_types
+        self.fuel = fuel
+        self.epoch = epoch
+        m = module
+        self.vmoffsets = vo.VMOffsets(
+            num_types=len(m.types),
+            num_imported_funcs=m.num_imported_funcs,
+            num_imported_tables=m.num_imported_tables,
+            num_imported_memories=m.num_imported_memories,
+            num_imported_globals=m.num_imported_globals,
+            num_defined_funcs=len(m.funcs),
+            num_defined_tables=len(m.tables),
+            num_defined_memories=len(m.memories),
+            num_defined_globals=len(m.globals),
+        )
+
+    def func_type(self, func_index):
+        return self.ctx.funcs[func_index]
+
+    @staticmethod
+    def wasm_sig(ft):
+        return wasm_sig(ft)
+
+    # --- fuel and epoch hooks (emitted only when enabled) ------------------------------
+    def emit_entry_checks(self, c):
+        if self.fuel:
+            self._fuel_charge(c)
+        if self.epoch:
+            self._epoch_check(c)
+
+    def emit_loop_checks(self, c):
+        self.emit_entry_checks(c)
+
+    def emit_fuel_flush(self, c):
+        """Hook before calls and returns; fuel is charged per loop iteration and
+        per function entry (patched counts), so nothing is needed here."""
+
+    def _fuel_charge(self, c):
+        # add [limits.fuel], <ops of this region>; patched when the region ends.
+        a = c.a
+        t = c.alloc_gpr()
+        a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+        a.load(8, t, c.scratch, vo.LIMITS_FUEL_CONSUMED)
+        at = a.alu_ri32(0, 8, t, 0)
+        a.store(8, t, c.scratch, vo.LIMITS_FUEL_CONSUMED)
+        c.free_reg(t)
+        c.trap_if(self.regs.CC_G, TrapCode.OUT_OF_FUEL)
+        c.fuel_sites.append([at, 0])
+
+    def _epoch_check(self, c):
+        a = c.a
+        t = c.alloc_gpr()
+        a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+        a.load(8, t, c.scratch, vo.LIMITS_EPOCH_COUNTER_PTR)
+        a.load(8, t, t, 0)
+        a.alu_rm(7, 8, t, c.scratch, vo.LIMITS_EPOCH_DEADLINE)
+        c.free_reg(t)
+        c.trap_if(self.regs.CC_AE, TrapCode.INTERRUPT)
+
+    # --- one function ----------------------------------------------------------------
+    def compile_function(self, defined_index):
+        module = self.module
+        func_index = self.num_imported_funcs + defined_index
+        body = module.codes[defined_index]
+        ft = self.ctx.funcs[func_index]
+        declared = body.local_types
+        if V128 in declared:
+            raise UnsupportedError("SIMD (v128) locals are not supported yet")
+        v = FuncValidator(self.ctx, func_index, declared)
+        c = FuncCompiler(self, func_index, ft, declared, v)
+        c.offset = body.start
+        self._prologue(c, len(declared))
+        c.frames.append(Frame(FRAME_FUNC, (), ft.results, 0, -1))
+        table = VISITORS
+        fuses = FUSES
+        step = v.step
+        fuel = self.fuel
+        off = body.start
+        for code, imm, off in module.operators(body):
+            step(code, imm, off)
+            if c.reachable:
+                c.offset = off
+                stack = c.stack
+                if stack and stack[-1][0] == K_CMP and not fuses[code]:
+                    c.materialize_cmp()
+                if fuel:
+                    c.fuel_count(code)
+                table[code](c, imm)
+            elif code in _BLOCK_OPENERS:
+                c.dead += 1
+            elif code == op.END:
+                if c.dead:
+                    c.dead -= 1
+                else:
+                    c.offset = off
+                    control.visit_end(c, imm)
+            elif code == op.ELSE and not c.dead:
+                c.offset = off
+                control.visit_else(c, imm)
+        v.finish(off)
+        c.emit_trap_stubs()
+        frame = (8 + 8 * len(declared) + 8 * (c.max_slot + 1) + c.max_out + 15) & -16
+        if frame > 0x7FFFFFFF:
+            raise CompileError(f"function {func_index}: frame of {frame} bytes is too large")
+        for at in c.frame_patch:
+            c.a.patch_imm32(at, frame)
+        for at, count in c.fuel_sites_done:
+            c.a.patch_imm32(at, count)
+        code = c.a.finalize()
+        return code, c.a.relocs, c.trap_sites, c.pcmap
+
+    def _prologue(self, c, ndeclared):
+        a = c.a
+        abi = self.abi
+        regs = self.regs
+        a.prologue()
+        a.mov_rr(8, abi.VMCTX, abi.WASM_CALLEE_VMCTX)
+        t = abi.RET_GPR
+        a.load(8, abi.SCRATCH, abi.VMCTX, vo.VMCTX_LIMITS)
+        a.mov_rr(8, t, abi.SP)
+        c.frame_patch.append(a.sub_imm32_patchable(t))
+        a.alu_rm(7, 8, t, abi.SCRATCH, vo.LIMITS_STACK_LIMIT)
+        c.trap_if(regs.CC_B, TrapCode.STACK_OVERFLOW)
+        a.mov_rr(8, abi.SP, t)
+        a.store(8, abi.VMCTX, abi.FP, abi.FRAME_VMCTX_OFFSET)
+        if ndeclared:
+            a.zero_qwords(abi.FP, c.local_base - 8 * (ndeclared - 1), ndeclared)
+        self.emit_entry_checks(c)
+
+
+def _trap_routines(masm_class, abi, regs, codes):
+    """The module's trap routines: ``("trap", code)`` -> offset in the returned code.
+
+    Each sets ecx = code and falls into the common tail, which records the trap
+    in the limits (code, pc = the caller's return address, fp) and unwinds to
+    the entry trampoline: ``mov rsp, [limits.entry_sp]; ret``.  Code 0 is the
+    tail itself (the code is already in ecx: a builtin's status).
+    """
+    a = masm_class()
+    entries = {}
+    common = a.new_label()
+    for code in sorted(codes):
+        if code == 0:
+            continue
+        entries[code] = a.pos
+        a.mov_ri(4, regs.RCX, code)
+        a.jmp(common)
+    a.align(16)
+    a.bind(common)
+    entries[0] = a.pos
+    a.pop_r(regs.RAX)
+    a.load(8, regs.R11, abi.VMCTX, vo.VMCTX_LIMITS)
+    a.store(4, regs.RCX, regs.R11, vo.LIMITS_TRAP_CODE)
+    a.store(8, regs.RAX, regs.R11, vo.LIMITS_TRAP_PC)
+    a.store(8, regs.RBP, regs.R11, vo.LIMITS_TRAP_FP)
+    a.load(8, regs.RSP, regs.R11, vo.LIMITS_ENTRY_SP)
+    a.ret()
+    return a.finalize(), entries
+
+
+def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None) -> CompiledModule:
+    """Validate and compile a decoded module (``pywinch.wasm.module.Module``).
+
+    Each function is validated and compiled in the same pass, operator by
+    operator.  Raises ``InvalidError``/``MalformedError`` for a bad module,
+    ``UnsupportedError`` for what pywinch cannot compile yet (SIMD).
+    ``fuel``/``epoch`` emit the checks at function entries and loop headers
+    (no code at all when off).  ``progress(done, total)`` is called after each
+    function.  ``features`` is recorded in the result (reserved).
+    """
+    ctx = check_module(module)
+    mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch)
+    blob = bytearray()
+    func_offsets, func_ends = [], []
+    relocs, traps, pcmap = [], [], []
+    ndef = len(module.funcs)
+    for j in range(ndef):
+        code, frelocs, ftraps, fpcmap = mc.compile_function(j)
+        blob += b"\xcc" * (-len(blob) & 15)
+        base = len(blob)
+        func_offsets.append(base)
+        blob += code
+        func_ends.append(len(blob))
+        relocs.extend((base + at, key) for at, key in frelocs)
+        traps.extend((base + pc, tc, off) for pc, tc, off in ftraps)
+        pcmap.extend((base + pc, off) for pc, off in fpcmap)
+        if progress is not None:
+            progress(j + 1, ndef)
+    # Entry trampolines, one per distinct signature of a defined function.
+    trampolines = {}
+    by_sig = {}
+    for ti in sorted(set(module.funcs)):
+        ft = module.types[ti]
+        key = (ft.params, ft.results)
+        offs = by_sig.get(key)
+        if offs is None:
+            try:
+                arr = tramp.array_to_wasm(ft)
+                nat = tramp.native_to_wasm(ft)
+            except UnsupportedError:
+                continue
+            blob += b"\xcc" * (-len(blob) & 15)
+            a_off = len(blob)
+            blob += arr
+            n_off = -1
+            if nat is not None:
+                blob += b"\xcc" * (-len(blob) & 15)
+                n_off = len(blob)
+                blob += nat
+            offs = by_sig[key] = (a_off, n_off)
+        trampolines[ti] = offs
+    codes = {key[1] for _, key in relocs if key[0] == "trap"}
+    targets = {}
+    if codes:
+        rcode, entries = _trap_routines(mc.masm_class, mc.abi, mc.regs, codes)
+        blob += b"\xcc" * (-len(blob) & 15)
+        base = len(blob)
+        blob += rcode
+        for code, off in entries.items():
+            targets[("trap", code)] = base + off
+    nimp = module.num_imported_funcs
+    for at, key in relocs:
+        if key[0] == "func":
+            target = func_offsets[key[1] - nimp]
+        else:
+            target = targets[key]
+        link_rel32(blob, at, target)
+    names = dict(module.names.functions) if module.names else {}
+    return CompiledModule(bytes(blob), func_offsets, func_ends, trampolines, traps, pcmap, names,
+                          nimp, {"fuel": fuel, "epoch": epoch, **(features or {})})

@@ -1,0 +1,456 @@
+"""Per-function compilation state: value stack, register allocator, frame.
+
+This is the interface every visitor module uses (see CONTRACT_CHANGES.md,
+"adding a visitor").  A visitor is ``fn(c: FuncCompiler, imm) -> None``; it
+pops its operands, emits code through ``c.a`` (the MacroAssembler) and pushes
+its results.
+
+Value stack entries are tuples ``(kind, type, val)``:
+
+* ``(K_CONST, t, bits)``: a constant, ``bits`` unsigned (i32/f32 32-bit,
+  i64/f64 64-bit, refs 0 for null);
+* ``(K_REG, t, r)``: in register ``r``, owned by this entry alone;
+* ``(K_LOCAL, t, i)``: the current value of local ``i`` (lazy ``local.get``;
+  ``local.set i`` materializes these first);
+* ``(K_MEM, t, 0)``: spilled to the frame slot of its stack index;
+* ``(K_CMP, I32, cc)``: the flags of a comparison just emitted; ``cc`` is the
+  condition under which the value is 1.  Only the top entry can be a K_CMP;
+  the compile loop materializes it before any operator that does not fuse
+  with it (br_if, if, select, i32.eqz).
+
+Invariants: an i32 in a register has its upper 32 bits zero; every register
+in ``K_REG`` entries is absent from the free mask; at a control-flow merge
+(block end reached by a branch, loop head, else, if end) every entry below
+the frame's base is a K_CONST or K_MEM and the label's values are K_MEM in
+their own slots (the "spill at control flow" scheme of Winch; the seam for
+keeping values in registers across blocks is ``FuncCompiler.spill_for_block``
+and ``move_to_label``, see docs/architecture.md).
+
+Frame layout (rbp-relative)::
+
+    [rbp + 16 + 8*i]      parameter i (the caller's outgoing area)
+    [rbp + 8]             return address
+    [rbp]                 caller's rbp
+    [rbp - 8]             vmctx
+    [rbp - 16 - 8*j]      declared local j (zeroed by the prologue)
+    [rbp - S - 8*k]       value-stack slot k  (S = 16 + 8*num_declared_locals)
+    [rsp .. rsp+out)      outgoing area of calls (largest of the function)
+"""
+
+from __future__ import annotations
+
+from ..errors import CompileError
+from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64
+
+K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
+
+# Per value type (indexed by the type byte): operand size and register class.
+TSIZE = [8] * 128
+TSIZE[I32] = 4
+TSIZE[F32] = 4
+IS_FLOAT = [False] * 128
+IS_FLOAT[F32] = True
+IS_FLOAT[F64] = True
+MASK = [0xFFFFFFFFFFFFFFFF] * 128
+MASK[I32] = MASK[F32] = 0xFFFFFFFF
+
+FRAME_FUNC, FRAME_BLOCK, FRAME_LOOP, FRAME_IF = range(4)
+_FUEL_FREE = frozenset((0x01, 0x1A, 0x02, 0x03, 0x0B, 0x05))
+
+
+class Frame:
+    """A control frame.  ``base``: stack height below the params; ``label``:
+    the branch target (end of block/if, head of loop); ``branched``: a branch
+    to ``label`` was emitted (so the end is a merge point)."""
+
+    __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else")
+
+    def __init__(self, kind, params, results, base, label, else_label=-1):
+        self.kind = kind
+        self.params = params
+        self.results = results
+        self.base = base
+        self.label = label
+        self.else_label = else_label
+        self.branched = False
+        self.has_else = False
+
+    @property
+    def arity(self):
+        return self.params if self.kind == FRAME_LOOP else self.results
+
+
+def _signed32(v):
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def _fits_simm32(v, t):
+    """Whether constant bits ``v`` of type ``t`` fit an x86 imm32 (sign-extended for 64-bit)."""
+    if TSIZE[t] == 4:
+        return True
+    return v < 0x80000000 or v >= 0xFFFFFFFF80000000
+
+
+def imm32_of(v, t):
+    """The signed imm32 encoding of constant bits ``v`` (check ``_fits_simm32`` first)."""
+    if TSIZE[t] == 4:
+        return _signed32(v & 0xFFFFFFFF)
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+fits_simm32 = _fits_simm32
+
+
+class FuncCompiler:
+    """The state of compiling one function (one per function; see module docstring)."""
+
+    __slots__ = (
+        "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
+        "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
+        "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done",
+    )
+
+    def __init__(self, mc, func_index, functype, declared_locals, validator):
+        self.mc = mc
+        self.a = mc.masm_class()
+        abi = self.abi = mc.abi
+        self.cc = mc.regs
+        self.func_index = func_index
+        self.functype = functype
+        self.sig = mc.wasm_sig(functype)
+        self.validator = validator
+        self.stack = []
+        self.frames = []
+        self.gpr_alloc = abi.GPR_ALLOC
+        self.xmm_alloc = abi.XMM_ALLOC
+        free = 0
+        for r in abi.GPR_ALLOC + abi.XMM_ALLOC:
+            free |= 1 << r
+        self.free = free
+        self.local_types = list(functype.params) + list(declared_locals)
+        self.nparams = len(functype.params)
+        self.local_base = -16
+        self.slot_base = 16 + 8 * len(declared_locals)
+        self.max_slot = -1
+        self.max_out = 0
+        self.reachable = True
+        self.dead = 0
+        self.offset = 0
+        self.trap_sites = []      # (pc, code, wasm_offset), pc relative to this buffer
+        self.trap_stubs = []      # (label, code, wasm_offset)
+        self.pcmap = []           # (pc, wasm_offset)
+        self.frame_patch = []
+        self.fp = abi.FP
+        self.scratch = abi.SCRATCH
+        self.vmctx = abi.VMCTX
+        self.fuel_sites = []        # open [imm32 offset, op count] per function/loop region
+        self.fuel_sites_done = []
+
+    # ------------------------------------------------------------- locations
+    def local_disp(self, i):
+        if i < self.nparams:
+            return self.abi.ARG_BASE + self.sig.param_offsets[i]
+        return self.local_base - 8 * (i - self.nparams)
+
+    def slot_disp(self, i):
+        if i > self.max_slot:
+            self.max_slot = i
+        return -self.slot_base - 8 * i
+
+    def need_out(self, size):
+        if size > self.max_out:
+            self.max_out = size
+
+    # ------------------------------------------------------------- registers
+    def alloc_gpr(self):
+        free = self.free
+        for r in self.gpr_alloc:
+            if free >> r & 1:
+                self.free = free & ~(1 << r)
+                return r
+        self.spill_oldest(False)
+        return self.alloc_gpr()
+
+    def alloc_xmm(self):
+        free = self.free
+        for r in self.xmm_alloc:
+            if free >> r & 1:
+                self.free = free & ~(1 << r)
+                return r
+        self.spill_oldest(True)
+        return self.alloc_xmm()
+
+    def alloc(self, t):
+        return self.alloc_xmm() if IS_FLOAT[t] else self.alloc_gpr()
+
+    def free_reg(self, r):
+        self.free |= 1 << r
+
+    def spill_oldest(self, want_xmm):
+        stack = self.stack
+        for i, e in enumerate(stack):
+            if e[0] == K_REG and (e[2] >= 16) == want_xmm:
+                self.spill_entry(i)
+                return
+        raise CompileError("out of registers: every allocatable register holds a live temporary")
+
+    def spill_entry(self, i):
+        e = self.stack[i]
+        self.a.store(TSIZE[e[1]], e[2], self.fp, self.slot_disp(i))
+        self.free |= 1 << e[2]
+        self.stack[i] = (K_MEM, e[1], 0)
+
+    def claim(self, r):
+        """Take the specific register ``r`` (evicting a stack value that holds it)."""
+        if self.free >> r & 1:
+            self.free &= ~(1 << r)
+            return r
+        stack = self.stack
+        for i, e in enumerate(stack):
+            if e[0] == K_REG and e[2] == r:
+                break
+        else:
+            raise CompileError(f"register {r} is held by a temporary and cannot be claimed")
+        new = self._try_alloc_other(r >= 16)
+        if new is None:
+            self.spill_entry(i)
+            self.free &= ~(1 << r)
+        else:
+            if r >= 16:
+                self.a.movaps(new, r)
+            else:
+                self.a.mov_rr(8, new, r)
+            stack[i] = (K_REG, e[1], new)
+        return r
+
+    def _try_alloc_other(self, xmm):
+        free = self.free
+        for r in (self.xmm_alloc if xmm else self.gpr_alloc):
+            if free >> r & 1:
+                self.free = free & ~(1 << r)
+                return r
+        return None
+
+    # ------------------------------------------------------- moving values
+    def load_value(self, e, idx, r):
+        """Put the value of entry ``e`` (at stack index ``idx``) into register ``r``.
+        A K_REG source register is freed (ownership moves to the caller)."""
+        a = self.a
+        k, t, v = e
+        if k == K_REG:
+            if v != r:
+                if r >= 16:
+                    a.movaps(r, v)
+                else:
+                    a.mov_rr(8, r, v)
+                self.free |= 1 << v
+        elif k == K_CONST:
+            if r >= 16:
+                a.load_fconst(TSIZE[t], r, v)
+            else:
+                a.mov_ri(TSIZE[t], r, v)
+        elif k == K_LOCAL:
+            a.load(TSIZE[t], r, self.fp, self.local_disp(v))
+        elif k == K_MEM:
+            a.load(TSIZE[t], r, self.fp, self.slot_disp(idx))
+        else:  # K_CMP
+            a.setcc(v, r)
+            a.movzx_rr(1, r, r)
+
+    def store_value(self, e, idx, base, disp):
+        """Store entry ``e`` (at stack index ``idx``) to ``[base + disp]``; frees a K_REG."""
+        a = self.a
+        k, t, v = e
+        if k == K_REG:
+            a.store(TSIZE[t], v, base, disp)
+            self.free |= 1 << v
+        elif k == K_CONST:
+            if _fits_simm32(v, t):
+                a.store_imm(TSIZE[t], imm32_of(v, t), base, disp)
+            else:
+                a.mov_ri(8, self.scratch, v)
+                a.store(8, self.scratch, base, disp)
+        elif k == K_LOCAL:
+            a.load(8, self.scratch, self.fp, self.local_disp(v))
+            a.store(8, self.scratch, base, disp)
+        elif k == K_MEM:
+            sd = self.slot_disp(idx)
+            if base != self.fp or disp != sd:
+                a.load(8, self.scratch, self.fp, sd)
+                a.store(8, self.scratch, base, disp)
+        else:
+            r = self.alloc_gpr()
+            a.setcc(v, r)
+            a.movzx_rr(1, r, r)
+            a.store(4, r, base, disp)
+            self.free |= 1 << r
+
+    # ----------------------------------------------------------- push / pop
+    def push_reg(self, t, r):
+        self.stack.append((K_REG, t, r))
+
+    def push_const(self, t, bits):
+        self.stack.append((K_CONST, t, bits))
+
+    def pop_reg(self):
+        """Pop the top value into a register the caller owns (and must free or push)."""
+        e = self.stack.pop()
+        if e[0] == K_REG:
+            return e[2]
+        r = self.alloc(e[1])
+        self.load_value(e, len(self.stack), r)
+        return r
+
+    def pop_into(self, r):
+        """Pop the top value into the specific register ``r`` (already claimed by the caller)."""
+        e = self.stack.pop()
+        self.load_value(e, len(self.stack), r)
+
+    def pop_operand(self):
+        """Pop the top entry for use as an operand: a K_MEM is loaded into a
+        register (its slot belongs to the index, which the result reuses) and a
+        K_CMP is materialized; K_CONST, K_LOCAL and K_REG come back as they are."""
+        e = self.stack[-1]
+        k = e[0]
+        if k == K_MEM or k == K_CMP:
+            return (K_REG, e[1], self.pop_reg())
+        self.stack.pop()
+        return e
+
+    def to_reg(self, e):
+        """A register the caller owns holding popped entry ``e`` (K_CONST/K_LOCAL/K_REG)."""
+        if e[0] == K_REG:
+            return e[2]
+        r = self.alloc(e[1])
+        self.load_value(e, -1, r)
+        return r
+
+    def pop_gpr_or_imm(self):
+        """Pop an integer operand: ``(True, imm32)`` for a constant that fits, else ``(False, reg)``."""
+        e = self.stack[-1]
+        if e[0] == K_CONST and _fits_simm32(e[2], e[1]):
+            self.stack.pop()
+            return True, imm32_of(e[2], e[1])
+        return False, self.pop_reg()
+
+    def materialize_cmp(self):
+        e = self.stack[-1]
+        r = self.alloc_gpr()
+        self.a.setcc(e[2], r)
+        self.a.movzx_rr(1, r, r)
+        self.stack[-1] = (K_REG, I32, r)
+
+    def drop_to(self, height):
+        """Discard entries above ``height`` (freeing their registers)."""
+        stack = self.stack
+        while len(stack) > height:
+            e = stack.pop()
+            if e[0] == K_REG:
+                self.free |= 1 << e[2]
+
+    # ------------------------------------------------------------ spilling
+    def spill_regs(self):
+        """Spill every register-held value (before calls); locals and constants stay."""
+        stack = self.stack
+        for i, e in enumerate(stack):
+            k = e[0]
+            if k == K_REG:
+                self.spill_entry(i)
+            elif k == K_CMP:
+                self.materialize_cmp()
+                self.spill_entry(i)
+
+    def spill_local_refs(self, local):
+        """Before ``local.set local``: give lazy references to it their own copy."""
+        stack = self.stack
+        for i, e in enumerate(stack):
+            if e[0] == K_LOCAL and e[2] == local:
+                self.store_value(e, i, self.fp, self.slot_disp(i))
+                stack[i] = (K_MEM, e[1], 0)
+
+    def spill_for_block(self, params_from):
+        """At a control-flow boundary: everything to its slot, except constants
+        below ``params_from`` (they cannot change).  Flags are preserved."""
+        stack = self.stack
+        fp = self.fp
+        for i, e in enumerate(stack):
+            k = e[0]
+            if k == K_MEM or (k == K_CONST and i < params_from):
+                continue
+            self.store_value(e, i, fp, self.slot_disp(i))
+            stack[i] = (K_MEM, e[1], 0)
+
+    def move_to_label(self, target_base, n):
+        """Store the top ``n`` values into the slots ``target_base ..`` (a branch's
+        values); flags are preserved.  Entries are not popped."""
+        stack = self.stack
+        first = len(stack) - n
+        fp = self.fp
+        for k in range(n):
+            s = first + k
+            e = stack[s]
+            if e[0] == K_MEM and s == target_base + k:
+                continue
+            if e[0] == K_REG:
+                # Keep the register owned by the entry: only the copy goes.
+                self.a.store(TSIZE[e[1]], e[2], fp, self.slot_disp(target_base + k))
+            else:
+                self.store_value(e, s, fp, self.slot_disp(target_base + k))
+
+    def canonicalize_top(self, n):
+        """Make the top ``n`` entries K_MEM in their own slots."""
+        stack = self.stack
+        fp = self.fp
+        for s in range(len(stack) - n, len(stack)):
+            e = stack[s]
+            if e[0] != K_MEM:
+                self.store_value(e, s, fp, self.slot_disp(s))
+                stack[s] = (K_MEM, e[1], 0)
+
+    # --------------------------------------------------------------- traps
+    def trap_if(self, cc, code):
+        """Branch to an out-of-line stub that traps with ``code`` when ``cc`` holds."""
+        label = self.a.new_label()
+        self.a.jcc(cc, label)
+        self.trap_stubs.append((label, code, self.offset))
+
+    def trap_label(self, code):
+        """A label whose stub traps with ``code`` (for jumps built by the caller)."""
+        label = self.a.new_label()
+        self.trap_stubs.append((label, code, self.offset))
+        return label
+
+    def trap_now(self, code):
+        pc = self.a.trap_call(code)
+        self.trap_sites.append((pc, code, self.offset))
+
+    def record_call(self):
+        """Record the return address of the call just emitted (for backtraces)."""
+        self.pcmap.append((self.a.pos, self.offset))
+
+    def emit_trap_stubs(self):
+        a = self.a
+        for label, code, off in self.trap_stubs:
+            a.bind(label)
+            if code == 0:
+                # Dynamic: a builtin returned the code in eax; the routine takes it in ecx.
+                a.mov_rr(4, self.abi.SHIFT_COUNT, self.abi.RET_GPR)
+            pc = a.trap_call(code)
+            self.trap_sites.append((pc, code, off))
+        self.trap_stubs = []
+
+    # ------------------------------------------------------------ helpers
+    def fuel_count(self, code):
+        """Count an operator against the innermost fuel region (Wasmtime does not
+        charge nop, drop, block, loop, end, else)."""
+        if code not in _FUEL_FREE and self.fuel_sites:
+            self.fuel_sites[-1][1] += 1
+
+    def close_fuel_region(self):
+        if self.fuel_sites:
+            self.fuel_sites_done.append(self.fuel_sites.pop())
+
+    def set_unreachable(self):
+        self.reachable = False
+        self.drop_to(self.frames[-1].base if self.frames else 0)

@@ -1,0 +1,298 @@
+"""Control flow: block, loop, if/else, end, br, br_if, br_table, return,
+unreachable, nop, drop, select.
+
+Merge points use fixed locations: a label's values live in the frame slots
+of their stack indices (K_MEM), everything below the frame base is spilled or
+constant when the block starts (``spill_for_block``).  A block whose end is
+reached only by falling through keeps its values where they are (no merge).
+"""
+
+from __future__ import annotations
+
+from ..errors import TrapCode
+from ..wasm import opcodes as op
+from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_MEM,
+                      K_REG, TSIZE, Frame)
+
+
+def _pop_condition(c):
+    """Pop an i32 condition; returns ``(cc, const)``: the condition code under
+    which it is true (flags set), or ``(None, value)`` for a constant."""
+    e = c.stack[-1]
+    k = e[0]
+    cc = c.cc
+    if k == K_CMP:
+        c.stack.pop()
+        return e[2], None
+    if k == K_CONST:
+        c.stack.pop()
+        return None, e[2]
+    r = c.pop_reg()
+    c.a.test_rr(4, r, r)
+    c.free_reg(r)
+    return cc.CC_NE, None
+
+
+def visit_unreachable(c, imm):
+    c.trap_now(TrapCode.UNREACHABLE)
+    c.set_unreachable()
+
+
+def visit_nop(c, imm):
+    pass
+
+
+def visit_block(c, imm):
+    ft = c.validator.block_type(imm)
+    n = len(ft.params)
+    base = len(c.stack) - n
+    c.spill_for_block(base)
+    c.frames.append(Frame(FRAME_BLOCK, ft.params, ft.results, base, c.a.new_label()))
+
+
+def visit_loop(c, imm):
+    ft = c.validator.block_type(imm)
+    n = len(ft.params)
+    base = len(c.stack) - n
+    c.spill_for_block(base)
+    label = c.a.new_label()
+    c.a.bind(label)
+    c.frames.append(Frame(FRAME_LOOP, ft.params, ft.results, base, label))
+    c.mc.emit_loop_checks(c)
+
+
+def visit_if(c, imm):
+    ft = c.validator.block_type(imm)
+    cc, const = _pop_condition(c)
+    n = len(ft.params)
+    base = len(c.stack) - n
+    c.spill_for_block(base)          # stores only: the flags survive
+    a = c.a
+    f = Frame(FRAME_IF, ft.params, ft.results, base, a.new_label(), a.new_label())
+    c.frames.append(f)
+    if cc is not None:
+        a.jcc(cc ^ 1, f.else_label)
+    elif not const:
+        a.jmp(f.else_label)
+        c.set_unreachable()
+
+
+def visit_else(c, imm):
+    f = c.frames[-1]
+    a = c.a
+    if c.reachable:
+        c.canonicalize_top(len(f.results))
+        a.jmp(f.label)
+        f.branched = True
+    c.drop_to(f.base)
+    a.bind(f.else_label)
+    f.has_else = True
+    c.stack.extend([(K_MEM, t, 0) for t in f.params])
+    c.reachable = True
+
+
+def visit_end(c, imm):
+    f = c.frames.pop()
+    kind = f.kind
+    a = c.a
+    if kind == FRAME_FUNC:
+        if c.reachable:
+            emit_return(c)
+        while c.fuel_sites:
+            c.close_fuel_region()
+        return
+    if kind == FRAME_LOOP:
+        if c.mc.fuel:
+            c.close_fuel_region()
+        return          # branches went to the head; the end is a plain fallthrough
+    merge = f.branched or (kind == FRAME_IF and not f.has_else)
+    if not merge:
+        return
+    n = len(f.results)
+    if c.reachable:
+        c.canonicalize_top(n)
+    c.drop_to(f.base)
+    if kind == FRAME_IF and not f.has_else:
+        a.bind(f.else_label)
+    a.bind(f.label)
+    c.stack.extend([(K_MEM, t, 0) for t in f.results])
+    c.reachable = True
+
+
+def visit_end_dead(c, imm):
+    """``end`` reached in unreachable code that belongs to a live frame."""
+    visit_end(c, imm)
+
+
+def emit_return(c):
+    """Place the function's results per the Wasm convention and return."""
+    results = c.functype.results
+    n = len(results)
+    a = c.a
+    stack = c.stack
+    if n:
+        first = len(stack) - n
+        sig = c.sig
+        base = c.abi.ARG_BASE
+        for k in range(1, n):
+            c.store_value(stack[first + k], first + k, c.fp, base + sig.result_offsets[k])
+        e = stack[first]
+        c.load_value(e, first, c.abi.RET_XMM if IS_FLOAT[e[1]] else c.abi.RET_GPR)
+        # The values now belong to the return registers/area.
+        for k in range(1, n):
+            if stack[first + k][0] == K_REG:
+                pass  # already freed by store_value
+        del stack[first:]
+    c.mc.emit_fuel_flush(c)
+    a.epilogue()
+
+
+def _branch_to(c, depth):
+    """Emit the moves and the jump of an unconditional branch to ``depth``."""
+    frames = c.frames
+    f = frames[-1 - depth]
+    if f.kind == FRAME_FUNC:
+        emit_return(c)
+        return
+    arity = f.arity
+    c.move_to_label(f.base, len(arity))
+    f.branched = True
+    c.a.jmp(f.label)
+
+
+def visit_return(c, imm):
+    emit_return(c)
+    c.set_unreachable()
+
+
+def visit_br(c, depth):
+    _branch_to(c, depth)
+    c.set_unreachable()
+
+
+def visit_br_if(c, depth):
+    cc, const = _pop_condition(c)
+    if cc is None:
+        if const:
+            visit_br(c, depth)
+        return
+    a = c.a
+    f = c.frames[-1 - depth]
+    if f.kind != FRAME_FUNC:
+        n = len(f.arity)
+        if len(c.stack) - n == f.base:
+            # Values already at the label's height: store them in place, branch directly.
+            c.canonicalize_top(n)
+            f.branched = True
+            a.jcc(cc, f.label)
+            return
+    skip = a.new_label()
+    a.jcc(cc ^ 1, skip)
+    saved_free = c.free
+    saved_stack = list(c.stack)
+    _branch_to(c, depth)
+    # The taken path's moves do not change the fallthrough state.
+    c.stack[:] = saved_stack
+    c.free = saved_free
+    a.bind(skip)
+
+
+def visit_br_table(c, imm):
+    labels, default = imm
+    a = c.a
+    r = c.pop_reg()
+    f0 = c.frames[-1 - default]
+    n = len(f0.arity)
+    c.canonicalize_top(n)          # every target copies slot to slot
+    frames = c.frames
+    targets = []
+    stubs = {}
+    for depth in list(labels) + [default]:
+        lab = stubs.get(depth)
+        if lab is None:
+            f = frames[-1 - depth]
+            if f.kind != FRAME_FUNC and len(c.stack) - n == f.base:
+                lab = f.label
+                f.branched = True
+            else:
+                lab = a.new_label()
+            stubs[depth] = lab
+        targets.append(lab)
+    dflt = targets.pop()
+    if targets:
+        a.alu_ri(7, 4, r, len(targets))  # cmp r, count
+        a.jcc(c.cc.CC_AE, dflt)
+        a.jump_table(r, c.scratch, targets)
+    else:
+        a.jmp(dflt)
+    c.free_reg(r)
+    saved = list(c.stack)
+    saved_free = c.free
+    for depth, lab in stubs.items():
+        f = frames[-1 - depth]
+        if lab == f.label and f.kind != FRAME_FUNC:
+            continue
+        a.bind(lab)
+        c.stack[:] = saved
+        c.free = saved_free
+        _branch_to(c, depth)
+    c.stack[:] = saved
+    c.free = saved_free
+    c.set_unreachable()
+
+
+def visit_drop(c, imm):
+    e = c.stack.pop()
+    if e[0] == K_REG:
+        c.free_reg(e[2])
+
+
+def visit_select(c, imm):
+    cc, const = _pop_condition(c)
+    stack = c.stack
+    if cc is None:
+        b = stack.pop()
+        if const:
+            if b[0] == K_REG:
+                c.free_reg(b[2])
+        else:
+            a_ = stack.pop()
+            if a_[0] == K_REG:
+                c.free_reg(a_[2])
+            # b moves down one index: a K_MEM needs its value moved with it.
+            if b[0] == K_MEM:
+                r = c.alloc(b[1])
+                c.load_value(b, len(stack) + 1, r)
+                b = (K_REG, b[1], r)
+            stack.append(b)
+        return
+    t = stack[-1][1]
+    asm = c.a
+    rb = c.pop_reg()
+    ra = c.pop_reg()
+    if IS_FLOAT[t]:
+        skip = asm.new_label()
+        asm.jcc(cc, skip)
+        asm.movaps(ra, rb)
+        asm.bind(skip)
+    else:
+        asm.cmov(cc ^ 1, TSIZE[t], ra, rb)
+    c.free_reg(rb)
+    c.push_reg(t, ra)
+
+
+def register(table):
+    table[op.UNREACHABLE] = visit_unreachable
+    table[op.NOP] = visit_nop
+    table[op.BLOCK] = visit_block
+    table[op.LOOP] = visit_loop
+    table[op.IF] = visit_if
+    table[op.ELSE] = visit_else
+    table[op.END] = visit_end
+    table[op.BR] = visit_br
+    table[op.BR_IF] = visit_br_if
+    table[op.BR_TABLE_OP] = visit_br_table
+    table[op.RETURN] = visit_return
+    table[op.DROP] = visit_drop
+    table[op.SELECT] = visit_select
+    table[op.SELECT_TYPED] = visit_select

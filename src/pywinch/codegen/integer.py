@@ -1,0 +1,375 @@
+"""Integer operators: i32/i64 arithmetic, bitwise, shifts, rotates, bit
+counts, comparisons, eqz, and the integer width/sign conversions.
+
+Uses the FuncCompiler interface only (pop_operand, to_reg, claim, pop_into,
+push_reg, trap_if; see context.py).
+"""
+
+from __future__ import annotations
+
+from ..errors import TrapCode
+from ..isa.x64 import cpu
+from ..wasm import opcodes as op
+from ..wasm.types import I32, I64
+from .context import K_CMP, K_CONST, K_LOCAL, K_REG, MASK, TSIZE, fits_simm32, imm32_of
+
+ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
+ROL, ROR, SHL, SHR, SAR = 0, 1, 4, 5, 7
+
+_M = (1 << 64) - 1
+
+
+def _sx(v, bits):
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def _fold(c, ea, eb, t, fn):
+    c.stack.append((K_CONST, t, fn(ea[2], eb[2]) & MASK[t]))
+
+
+def _make_binop(t, alu_op, commutative, fold):
+    size = TSIZE[t]
+
+    def visit(c, imm):
+        eb = c.pop_operand()
+        ea = c.pop_operand()
+        if eb[0] == K_CONST:
+            if ea[0] == K_CONST and fold is not None:
+                _fold(c, ea, eb, t, fold)
+                return
+        elif commutative and ea[0] == K_CONST:
+            ea, eb = eb, ea
+        a = c.a
+        ra = c.to_reg(ea)
+        k = eb[0]
+        if k == K_CONST and fits_simm32(eb[2], t):
+            a.alu_ri(alu_op, size, ra, imm32_of(eb[2], t))
+        elif k == K_LOCAL:
+            a.alu_rm(alu_op, size, ra, c.fp, c.local_disp(eb[2]))
+        else:
+            rb = c.to_reg(eb)
+            a.alu_rr(alu_op, size, ra, rb)
+            c.free_reg(rb)
+        c.push_reg(t, ra)
+    return visit
+
+
+def _make_mul(t):
+    size = TSIZE[t]
+
+    def visit(c, imm):
+        eb = c.pop_operand()
+        ea = c.pop_operand()
+        if eb[0] == K_CONST:
+            if ea[0] == K_CONST:
+                _fold(c, ea, eb, t, lambda x, y: x * y)
+                return
+        elif ea[0] == K_CONST:
+            ea, eb = eb, ea
+        a = c.a
+        if eb[0] == K_CONST and fits_simm32(eb[2], t):
+            rs = c.to_reg(ea)
+            a.imul_rri(size, rs, rs, imm32_of(eb[2], t))
+            c.push_reg(t, rs)
+            return
+        ra = c.to_reg(ea)
+        if eb[0] == K_LOCAL:
+            a.imul_rm(size, ra, c.fp, c.local_disp(eb[2]))
+        else:
+            rb = c.to_reg(eb)
+            a.imul_rr(size, ra, rb)
+            c.free_reg(rb)
+        c.push_reg(t, ra)
+    return visit
+
+
+def _make_compare(t, cc):
+    size = TSIZE[t]
+    bits = 8 * size
+    signed = cc in (12, 13, 14, 15)          # l, ge, le, g
+    from ..isa.x64.regs import swap_cc
+    pyop = {4: lambda x, y: x == y, 5: lambda x, y: x != y, 12: lambda x, y: x < y, 13: lambda x, y: x >= y,
+            14: lambda x, y: x <= y, 15: lambda x, y: x > y, 2: lambda x, y: x < y, 3: lambda x, y: x >= y,
+            6: lambda x, y: x <= y, 7: lambda x, y: x > y}[cc]
+    swapped = swap_cc(cc)
+
+    def visit(c, imm):
+        eb = c.pop_operand()
+        ea = c.pop_operand()
+        cond = cc
+        if ea[0] == K_CONST:
+            if eb[0] == K_CONST:
+                x, y = ea[2], eb[2]
+                if signed:
+                    x, y = _sx(x, bits), _sx(y, bits)
+                c.stack.append((K_CONST, I32, 1 if pyop(x, y) else 0))
+                return
+            ea, eb = eb, ea
+            cond = swapped
+        a = c.a
+        if eb[0] == K_CONST and fits_simm32(eb[2], t):
+            if ea[0] == K_LOCAL:
+                a.alu_mi(CMP, size, imm32_of(eb[2], t), c.fp, c.local_disp(ea[2]))
+            else:
+                ra = c.to_reg(ea)
+                a.alu_ri(CMP, size, ra, imm32_of(eb[2], t))
+                c.free_reg(ra)
+        else:
+            ra = c.to_reg(ea)
+            if eb[0] == K_LOCAL:
+                a.alu_rm(CMP, size, ra, c.fp, c.local_disp(eb[2]))
+            else:
+                rb = c.to_reg(eb)
+                a.alu_rr(CMP, size, ra, rb)
+                c.free_reg(rb)
+            c.free_reg(ra)
+        c.stack.append((K_CMP, I32, cond))
+    return visit
+
+
+def _make_eqz(t):
+    size = TSIZE[t]
+
+    def visit(c, imm):
+        e = c.stack[-1]
+        k = e[0]
+        if k == K_CMP:
+            c.stack[-1] = (K_CMP, I32, e[2] ^ 1)
+            return
+        if k == K_CONST:
+            c.stack[-1] = (K_CONST, I32, 1 if e[2] == 0 else 0)
+            return
+        if k == K_LOCAL:
+            c.stack.pop()
+            c.a.alu_mi(CMP, size, 0, c.fp, c.local_disp(e[2]))
+        else:
+            r = c.pop_reg()
+            c.a.test_rr(size, r, r)
+            c.free_reg(r)
+        c.stack.append((K_CMP, I32, 4))   # e: equal to zero
+    return visit
+
+
+def _make_shift(t, sop, fold):
+    size = TSIZE[t]
+    bits = 8 * size
+
+    def visit(c, imm):
+        eb = c.stack[-1]
+        if eb[0] == K_CONST:
+            c.stack.pop()
+            n = eb[2] & (bits - 1)
+            ea = c.stack[-1]
+            if ea[0] == K_CONST and fold is not None:
+                c.stack[-1] = (K_CONST, t, fold(ea[2], n, bits) & MASK[t])
+                return
+            ra = c.pop_reg()
+            if n:
+                c.a.shift_ri(sop, size, ra, n)
+            c.push_reg(t, ra)
+            return
+        rcx = c.claim(c.abi.SHIFT_COUNT)
+        c.pop_into(rcx)
+        ra = c.pop_reg()
+        c.a.shift_cl(sop, size, ra)
+        c.free_reg(rcx)
+        c.push_reg(t, ra)
+    return visit
+
+
+def _make_divrem(t, signed, rem):
+    size = TSIZE[t]
+    bits = 8 * size
+    int_min = 1 << (bits - 1)
+
+    def visit(c, imm):
+        a = c.a
+        abi = c.abi
+        cc = c.cc
+        eb = c.stack[-1]
+        known = eb[0] == K_CONST and eb[2] != 0
+        minus1 = eb[0] == K_CONST and eb[2] == MASK[t]
+        rax = c.claim(abi.DIV_QUOTIENT)
+        rdx = c.claim(abi.DIV_REMAINDER)
+        rb = c.pop_reg()
+        c.pop_into(rax)
+        if not known:
+            a.test_rr(size, rb, rb)
+            c.trap_if(cc.CC_E, TrapCode.INTEGER_DIVISION_BY_ZERO)
+        done = None
+        if signed and (minus1 or eb[0] != K_CONST):
+            skip = a.new_label()
+            a.alu_ri(CMP, size, rb, -1)
+            a.jcc(cc.CC_NE, skip)
+            if rem:
+                a.mov_ri(4, rdx, 0)                  # x rem_s -1 == 0 (idiv would fault)
+                done = a.new_label()
+                a.jmp(done)
+            else:
+                if size == 4:
+                    a.alu_ri(CMP, 4, rax, int_min)
+                else:
+                    a.mov_ri(8, c.scratch, int_min)
+                    a.alu_rr(CMP, 8, rax, c.scratch)
+                c.trap_if(cc.CC_E, TrapCode.INTEGER_OVERFLOW)
+            a.bind(skip)
+        if signed:
+            a.sign_extend_ax(size)
+            a.idiv(size, rb)
+        else:
+            a.mov_ri(4, rdx, 0)
+            a.div(size, rb)
+        if done is not None:
+            a.bind(done)
+        c.free_reg(rb)
+        if rem:
+            c.free_reg(rax)
+            c.push_reg(t, rdx)
+        else:
+            c.free_reg(rdx)
+            c.push_reg(t, rax)
+    return visit
+
+
+def _popcnt_fallback(c, size, r):
+    """SWAR population count of ``r`` in place (CPUs without popcnt)."""
+    a = c.a
+    s = c.scratch
+    t = c.alloc_gpr()
+    m = (1 << (8 * size)) - 1
+    k1, k2, k4, h01 = 0x5555555555555555 & m, 0x3333333333333333 & m, 0x0F0F0F0F0F0F0F0F & m, 0x0101010101010101 & m
+    a.mov_rr(size, t, r)
+    a.shift_ri(SHR, size, t, 1)
+    a.mov_ri(size, s, k1)
+    a.alu_rr(AND, size, t, s)
+    a.alu_rr(SUB, size, r, t)             # x - ((x >> 1) & k1)
+    a.mov_ri(size, s, k2)
+    a.mov_rr(size, t, r)
+    a.alu_rr(AND, size, t, s)
+    a.shift_ri(SHR, size, r, 2)
+    a.alu_rr(AND, size, r, s)
+    a.alu_rr(ADD, size, r, t)             # (x & k2) + ((x >> 2) & k2)
+    a.mov_rr(size, t, r)
+    a.shift_ri(SHR, size, t, 4)
+    a.alu_rr(ADD, size, r, t)
+    a.mov_ri(size, s, k4)
+    a.alu_rr(AND, size, r, s)
+    a.mov_ri(size, s, h01)
+    a.imul_rr(size, r, s)
+    a.shift_ri(SHR, size, r, 8 * size - 8)
+    c.free_reg(t)
+
+
+def _make_bitcount(t, kind):
+    size = TSIZE[t]
+    bits = 8 * size
+
+    def visit(c, imm):
+        e = c.stack[-1]
+        if e[0] == K_CONST:
+            v = e[2]
+            if kind == "clz":
+                n = bits - v.bit_length()
+            elif kind == "ctz":
+                n = bits if v == 0 else (v & -v).bit_length() - 1
+            else:
+                n = bin(v).count("1")
+            c.stack[-1] = (K_CONST, t, n)
+            return
+        r = c.pop_reg()
+        a = c.a
+        s = c.scratch
+        cc = c.cc
+        if kind == "clz":
+            if cpu.has(cpu.LZCNT):
+                a.lzcnt(size, r, r)
+            else:
+                a.bsr(size, r, r)
+                a.mov_ri(4, s, 2 * bits - 1)
+                a.cmov(cc.CC_E, size, r, s)
+                a.alu_ri(XOR, size, r, bits - 1)
+        elif kind == "ctz":
+            if cpu.has(cpu.BMI1):
+                a.tzcnt(size, r, r)
+            else:
+                a.bsf(size, r, r)
+                a.mov_ri(4, s, bits)
+                a.cmov(cc.CC_E, size, r, s)
+        else:
+            if cpu.has(cpu.POPCNT):
+                a.popcnt(size, r, r)
+            else:
+                _popcnt_fallback(c, size, r)
+        c.push_reg(t, r)
+    return visit
+
+
+# --- width and sign conversions ----------------------------------------------------------
+
+
+def _make_extend(t, from_size, signed):
+    """Sign-extension operators and i64.extend_i32_s/u, i32.wrap_i64."""
+    size = TSIZE[t]
+    fbits = 8 * from_size
+
+    def visit(c, imm):
+        e = c.stack[-1]
+        if e[0] == K_CONST:
+            v = e[2] & ((1 << fbits) - 1)
+            if signed:
+                v = _sx(v, fbits)
+            c.stack[-1] = (K_CONST, t, v & MASK[t])
+            return
+        r = c.pop_reg()
+        if signed:
+            c.a.movsx_rr(from_size, size, r, r)
+        elif from_size == 4:
+            c.a.mov_rr(4, r, r)
+        c.push_reg(t, r)
+    return visit
+
+
+def _rotl(x, n, bits):
+    return (x << n | x >> (bits - n)) if n else x
+
+
+def _rotr(x, n, bits):
+    return (x >> n | x << (bits - n)) if n else x
+
+
+def _shr_s(x, n, bits):
+    return _sx(x, bits) >> n
+
+
+def register(table):
+    for t, base, eqz, cmp_base, cnt_base in ((I32, 0x6A, 0x45, 0x46, 0x67), (I64, 0x7C, 0x50, 0x51, 0x79)):
+        table[eqz] = _make_eqz(t)
+        # eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u
+        for i, cc in enumerate((4, 5, 12, 2, 15, 7, 14, 6, 13, 3)):
+            table[cmp_base + i] = _make_compare(t, cc)
+        table[cnt_base] = _make_bitcount(t, "clz")
+        table[cnt_base + 1] = _make_bitcount(t, "ctz")
+        table[cnt_base + 2] = _make_bitcount(t, "popcnt")
+        table[base] = _make_binop(t, ADD, True, lambda x, y: x + y)
+        table[base + 1] = _make_binop(t, SUB, False, lambda x, y: x - y)
+        table[base + 2] = _make_mul(t)
+        table[base + 3] = _make_divrem(t, True, False)
+        table[base + 4] = _make_divrem(t, False, False)
+        table[base + 5] = _make_divrem(t, True, True)
+        table[base + 6] = _make_divrem(t, False, True)
+        table[base + 7] = _make_binop(t, AND, True, lambda x, y: x & y)
+        table[base + 8] = _make_binop(t, OR, True, lambda x, y: x | y)
+        table[base + 9] = _make_binop(t, XOR, True, lambda x, y: x ^ y)
+        table[base + 10] = _make_shift(t, SHL, lambda x, n, b: x << n)
+        table[base + 11] = _make_shift(t, SAR, _shr_s)
+        table[base + 12] = _make_shift(t, SHR, lambda x, n, b: x >> n)
+        table[base + 13] = _make_shift(t, ROL, _rotl)
+        table[base + 14] = _make_shift(t, ROR, _rotr)
+    table[0xA7] = _make_extend(I32, 4, False)      # i32.wrap_i64
+    table[0xAC] = _make_extend(I64, 4, True)       # i64.extend_i32_s
+    table[0xAD] = _make_extend(I64, 4, False)      # i64.extend_i32_u
+    table[0xC0] = _make_extend(I32, 1, True)
+    table[0xC1] = _make_extend(I32, 2, True)
+    table[0xC2] = _make_extend(I64, 1, True)
+    table[0xC3] = _make_extend(I64, 2, True)
+    table[0xC4] = _make_extend(I64, 4, True)

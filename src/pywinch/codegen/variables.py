@@ -1,0 +1,290 @@
+"""Locals, globals, constants and linear memory (loads, stores, size, grow, bulk ops)."""
+
+from __future__ import annotations
+
+from .. import vmoffsets as vo
+from ..errors import TrapCode
+from ..wasm import opcodes as op
+from ..wasm.types import F32, F64, I32, I64
+from .context import IS_FLOAT, K_CONST, K_LOCAL, K_REG, TSIZE
+
+# --- constants -------------------------------------------------------------------
+
+
+def visit_i32_const(c, imm):
+    c.stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
+
+
+def visit_i64_const(c, imm):
+    c.stack.append((K_CONST, I64, imm & 0xFFFFFFFFFFFFFFFF))
+
+
+def visit_f32_const(c, imm):
+    c.stack.append((K_CONST, F32, imm))
+
+
+def visit_f64_const(c, imm):
+    c.stack.append((K_CONST, F64, imm))
+
+
+# --- locals --------------------------------------------------------------------------
+
+
+def visit_local_get(c, idx):
+    c.stack.append((K_LOCAL, c.local_types[idx], idx))
+
+
+def _store_local(c, idx, keep):
+    """Store the top value to local ``idx``; pop it unless ``keep``."""
+    c.spill_local_refs(idx)
+    stack = c.stack
+    e = stack[-1]
+    t = c.local_types[idx]
+    disp = c.local_disp(idx)
+    k = e[0]
+    if k == K_LOCAL and e[2] == idx:
+        if not keep:
+            stack.pop()
+        return
+    if k == K_REG:
+        c.a.store(TSIZE[t], e[2], c.fp, disp)
+        if not keep:
+            stack.pop()
+            c.free_reg(e[2])
+        return
+    if k == K_CONST or not keep:
+        stack.pop()
+        c.store_value(e, len(stack), c.fp, disp)
+        if keep:
+            stack.append(e)
+        return
+    # keep a K_MEM/K_LOCAL/K_CMP value: load it once, store it, keep the register.
+    r = c.pop_reg()
+    c.a.store(TSIZE[t], r, c.fp, disp)
+    c.push_reg(t, r)
+
+
+def visit_local_set(c, idx):
+    _store_local(c, idx, False)
+
+
+def visit_local_tee(c, idx):
+    _store_local(c, idx, True)
+
+
+# --- globals ------------------------------------------------------------------------
+
+
+def _global_addr(c, idx):
+    """``(base, disp)`` of global ``idx``'s value (an imported one through its pointer)."""
+    vmo = c.mc.vmoffsets
+    if idx < vmo.num_imported_globals:
+        c.a.load(8, c.scratch, c.vmctx, vmo.global_import(idx))
+        return c.scratch, 0
+    return c.vmctx, vmo.global_definition(idx)
+
+
+def visit_global_get(c, idx):
+    t = c.mc.global_types[idx].valtype
+    r = c.alloc(t)
+    base, disp = _global_addr(c, idx)
+    c.a.load(TSIZE[t], r, base, disp)
+    c.push_reg(t, r)
+
+
+def visit_global_set(c, idx):
+    t = c.mc.global_types[idx].valtype
+    e = c.stack[-1]
+    if e[0] == K_CONST:
+        c.stack.pop()
+        base, disp = _global_addr(c, idx)
+        if base == c.scratch and TSIZE[t] == 8 and not (e[2] < 0x80000000 or e[2] >= 0xFFFFFFFF80000000):
+            r = c.alloc_gpr()
+            c.a.mov_ri(8, r, e[2])
+            c.a.store(8, r, base, disp)
+            c.free_reg(r)
+        else:
+            c.store_value(e, len(c.stack), base, disp)
+        return
+    r = c.pop_reg()
+    base, disp = _global_addr(c, idx)
+    c.a.store(TSIZE[t], r, base, disp)
+    c.free_reg(r)
+
+
+# --- linear memory ------------------------------------------------------------------
+
+
+def memory_def(c, mem):
+    """``(base_reg, disp)`` of memory ``mem``'s VMMemoryDefinition.  For an
+    imported memory the pointer is loaded into a fresh register the caller frees
+    (returned as third element), else the third element is -1."""
+    vmo = c.mc.vmoffsets
+    if mem < vmo.num_imported_memories:
+        r = c.alloc_gpr()
+        c.a.load(8, r, c.vmctx, vmo.memory_import(mem))
+        return r, 0, r
+    return c.vmctx, vmo.memory_definition(mem), -1
+
+
+def _address(c, memarg, size):
+    """Pop an i32 address, check ``addr + offset + size <= length`` (64-bit), and
+    return ``(base, disp, index, temps)`` of the access: ``[base + index + disp]``.
+    ``temps`` are registers to free after the access."""
+    _align, offset, mem = memarg
+    a = c.a
+    scratch = c.scratch
+    e = c.stack[-1]
+    mbase, mdisp, tmp = memory_def(c, mem)
+    end = offset + size
+    if e[0] == K_CONST:
+        c.stack.pop()
+        ea = e[2] + offset
+        if ea + size <= 0x7FFFFFFF:
+            a.alu_mi(7, 8, ea + size, mbase, mdisp + vo.MEMORY_LENGTH)   # cmp [len], end
+            c.trap_if(c.cc.CC_B, TrapCode.HEAP_OUT_OF_BOUNDS)
+            a.load(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
+            if tmp >= 0:
+                c.free_reg(tmp)
+            return scratch, ea, -1, ()
+        c.push_const(I32, e[2])
+    addr = c.pop_reg()
+    if end <= 0x7FFFFFFF:
+        a.lea(8, scratch, addr, end)
+    else:
+        a.mov_ri(8, scratch, end)
+        a.alu_rr(0, 8, scratch, addr)
+    a.alu_rm(7, 8, scratch, mbase, mdisp + vo.MEMORY_LENGTH)            # cmp end, [len]
+    c.trap_if(c.cc.CC_A, TrapCode.HEAP_OUT_OF_BOUNDS)
+    a.load(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
+    temps = (addr,) if tmp < 0 else (addr, tmp)
+    if offset <= 0x7FFFFFFF:
+        return scratch, offset, addr, temps
+    a.alu_rr(0, 8, scratch, addr)
+    a.mov_ri(8, addr, offset)
+    return scratch, 0, addr, temps
+
+
+# code -> (access size, result type, sign-extend?)
+_LOADS = {
+    0x28: (4, I32, False), 0x29: (8, I64, False), 0x2A: (4, F32, False), 0x2B: (8, F64, False),
+    0x2C: (1, I32, True), 0x2D: (1, I32, False), 0x2E: (2, I32, True), 0x2F: (2, I32, False),
+    0x30: (1, I64, True), 0x31: (1, I64, False), 0x32: (2, I64, True), 0x33: (2, I64, False),
+    0x34: (4, I64, True), 0x35: (4, I64, False),
+}
+_STORES = {0x36: 4, 0x37: 8, 0x38: 4, 0x39: 8, 0x3A: 1, 0x3B: 2, 0x3C: 1, 0x3D: 2, 0x3E: 4}
+
+
+def _make_load(code):
+    size, t, signed = _LOADS[code]
+    float_ = IS_FLOAT[t]
+    dsize = TSIZE[t]
+
+    def visit(c, memarg):
+        base, disp, index, temps = _address(c, memarg, size)
+        for r in temps:
+            c.free_reg(r)
+        r = c.alloc(t)
+        a = c.a
+        if float_:
+            a.load(size, r, base, disp, index)
+        elif signed:
+            a.load_sx(size, dsize, r, base, disp, index)
+        else:
+            a.load_zx(size, r, base, disp, index)
+        c.push_reg(t, r)
+    return visit
+
+
+def _make_store(code):
+    size = _STORES[code]
+
+    def visit(c, memarg):
+        stack = c.stack
+        v = stack[-1]
+        if v[0] == K_CONST:
+            stack.pop()
+            base, disp, index, temps = _address(c, memarg, size)
+            bits = v[2] & ((1 << (8 * size)) - 1)
+            if size == 8 and not (bits < 0x80000000 or bits >= 0xFFFFFFFF80000000):
+                r = c.alloc_gpr()
+                c.a.mov_ri(8, r, bits)
+                c.a.store(8, r, base, disp, index)
+                c.free_reg(r)
+            else:
+                if size == 8 and bits >= 1 << 63:
+                    bits -= 1 << 64
+                elif size == 4 and bits >= 1 << 31:
+                    bits -= 1 << 32
+                c.a.store_imm(size, bits, base, disp, index)
+            for r in temps:
+                c.free_reg(r)
+            return
+        vr = c.pop_reg()
+        base, disp, index, temps = _address(c, memarg, size)
+        c.a.store(size, vr, base, disp, index)
+        c.free_reg(vr)
+        for r in temps:
+            c.free_reg(r)
+    return visit
+
+
+def visit_memory_size(c, mem):
+    base, disp, tmp = memory_def(c, mem)
+    r = c.alloc_gpr()
+    c.a.load(8, r, base, disp + vo.MEMORY_LENGTH)
+    c.a.shift_ri(5, 8, r, 16)    # shr r, 16
+    if tmp >= 0:
+        c.free_reg(tmp)
+    c.push_reg(I32, r)
+
+
+def visit_memory_grow(c, mem):
+    from .calls import call_builtin
+    r = call_builtin(c, vo.BUILTIN_MEMORY_GROW, [("imm", mem), ("pop", None)], result=True)
+    c.a.mov_rr(4, r, r)   # -1 (i64) becomes 0xFFFFFFFF; old page counts fit 32 bits
+    c.push_reg(I32, r)
+
+
+def visit_memory_fill(c, mem):
+    from .calls import call_builtin
+    call_builtin(c, vo.BUILTIN_MEMORY_FILL, [("imm", mem), ("pop", 3)], status=True)
+
+
+def visit_memory_copy(c, imm):
+    from .calls import call_builtin
+    dst, src = imm
+    call_builtin(c, vo.BUILTIN_MEMORY_COPY, [("imm", dst), ("imm", src), ("pop", 3)], status=True)
+
+
+def visit_memory_init(c, imm):
+    from .calls import call_builtin
+    data, mem = imm
+    call_builtin(c, vo.BUILTIN_MEMORY_INIT, [("imm", mem), ("imm", data), ("pop", 3)], status=True)
+
+
+def visit_data_drop(c, data):
+    from .calls import call_builtin
+    call_builtin(c, vo.BUILTIN_DATA_DROP, [("imm", data)])
+
+
+def register(table):
+    table[0x41] = visit_i32_const
+    table[0x42] = visit_i64_const
+    table[0x43] = visit_f32_const
+    table[0x44] = visit_f64_const
+    table[0x20] = visit_local_get
+    table[0x21] = visit_local_set
+    table[0x22] = visit_local_tee
+    table[0x23] = visit_global_get
+    table[0x24] = visit_global_set
+    for code in _LOADS:
+        table[code] = _make_load(code)
+    for code in _STORES:
+        table[code] = _make_store(code)
+    table[0x3F] = visit_memory_size
+    table[0x40] = visit_memory_grow
+    table[op.FC_BASE + 8] = visit_memory_init
+    table[op.FC_BASE + 9] = visit_data_drop
+    table[op.FC_BASE + 10] = visit_memory_copy
+    table[op.FC_BASE + 11] = visit_memory_fill
