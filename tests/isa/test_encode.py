@@ -38,6 +38,7 @@ _IMM_BITS = {
     OpKind.IMMEDIATE64: 64, OpKind.IMMEDIATE8TO16: 16, OpKind.IMMEDIATE8TO32: 32,
     OpKind.IMMEDIATE8TO64: 64, OpKind.IMMEDIATE32TO64: 64,
 }
+_KIND = {v: k.lower() for k, v in vars(OpKind).items() if isinstance(v, int)}
 _BRANCH = (OpKind.NEAR_BRANCH64, OpKind.NEAR_BRANCH32, OpKind.NEAR_BRANCH16)
 
 
@@ -65,7 +66,7 @@ def canon(ins):
         elif kind in _BRANCH:
             ops.append(("target", ins.near_branch_target))
         else:
-            ops.append(("?", kind))
+            ops.append(_KIND[kind])
     return _FMT.format_mnemonic(ins), tuple(ops)
 
 
@@ -520,6 +521,10 @@ def test_branches():
     b("cpuid", (), a.cpuid)
     b("xgetbv", (), a.xgetbv)
     b("mfence", (), a.mfence)
+    b("leave", (), a.leave)
+    b("rep stosq", ("memory_esrdi", "rax"), a.rep_stosq)
+    b("rep stosb", ("memory_esrdi", "al"), a.rep_stosb)
+    b("rep movsb", ("memory_esrdi", "memory_seg_rsi"), a.rep_movsb)
     a.bind(fwd)
     b("ret", (), a.ret)
     b.check()

@@ -556,3 +556,23 @@ def test_cpu_features_and_mask(monkeypatch):
         cpu._apply_mask(feats, "-nosuch")
     with pytest.raises(WasmError):
         cpu._apply_mask(feats, "+avx512")
+
+
+def test_string_ops():
+    # memset-like rep stosq, memcpy-like rep movsb, through a leave-based frame.
+    dst = (ctypes.c_uint64 * 4)(1, 2, 3, 4)
+    src = (ctypes.c_uint8 * 5)(9, 8, 7, 6, 5)
+    a = Assembler()
+    a.push_r(RBP)
+    a.mov_rr(8, RBP, RSP)
+    a.mov_rr(8, R8, RDI)
+    a.alu_rr(A.XOR, 4, RAX, RAX)
+    a.mov_ri(4, RCX, 4)
+    a.rep_stosq()
+    a.mov_rr(8, RDI, R8)
+    a.mov_ri(4, RCX, 5)
+    a.rep_movsb()
+    a.leave()
+    a.ret()
+    build(a, None, ctypes.c_void_p, ctypes.c_void_p)(ctypes.addressof(dst), ctypes.addressof(src))
+    assert list(dst) == [int.from_bytes(bytes([9, 8, 7, 6, 5, 0, 0, 0]), "little"), 0, 0, 0]

@@ -952,10 +952,17 @@ class Assembler(SseMixin):
 
     def call(self, label: int) -> None:
         """``call rel32`` to a label of this buffer."""
-        self._check_label(label, "call")
-        self.buf += b"\xe8\0\0\0\0"
-        at = len(self.buf) - 4
-        self._use_label(label, at, at + 4, 4, "call")
+        lpos = self._lpos
+        if type(label) is not int or not 0 <= label < len(lpos):
+            _bad("call", f"{label!r} is not a label of this assembler")
+        target = lpos[label]
+        buf = self.buf
+        if target >= 0:
+            buf += b"\xe8" + _pack_i32(target - len(buf) - 5)
+        else:
+            at = len(buf) + 1
+            buf += b"\xe8\0\0\0\0"
+            self._lfix[label].append((at, at + 4, 4, "call"))
 
     def call_extern(self, key) -> int:
         """``call rel32`` to code outside this buffer; records ``(at, key)`` in ``relocs``.
@@ -1008,6 +1015,22 @@ class Assembler(SseMixin):
         self._rm("pop", b"", 0, b"\x8f", 0, base, disp, index, scale)
 
     # ================================================================== misc
+    def leave(self) -> None:
+        """``leave`` (mov rsp, rbp; pop rbp)."""
+        self.buf += b"\xc9"
+
+    def rep_stosq(self) -> None:
+        """``rep stosq``: store rax to [rdi], rcx times (8 bytes each, DF clear as the ABI guarantees)."""
+        self.buf += b"\xf3\x48\xab"
+
+    def rep_stosb(self) -> None:
+        """``rep stosb``: store al to [rdi], rcx times."""
+        self.buf += b"\xf3\xaa"
+
+    def rep_movsb(self) -> None:
+        """``rep movsb``: copy rcx bytes from [rsi] to [rdi] (forward)."""
+        self.buf += b"\xf3\xa4"
+
     def ud2(self) -> None:
         self.buf += b"\x0f\x0b"
 
