@@ -4,28 +4,50 @@ Every check of a core (non-SIMD) script must pass: there is no list of
 expected failures. SIMD scripts (``simd_*.wast``) form their own group; while
 pywinch's compiler does not support SIMD, a SIMD script whose only failures are
 "not supported yet" skips with that count, and any other failure fails.
+
+The scripts run in worker processes (pywinch.wast.pool), PYWINCH_SPEC_JOBS of
+them (default 2), started for all selected scripts when the first test asks:
+a crash or a hang in native code fails that script's test, not the session.
+PYWINCH_SPEC_JOBS=0 runs each script inside the test process (for debugging).
 """
 
-import pytest
+import os
 
-from pywinch.wast.frontend import parse
-from pywinch.wast.runner import Runner
+import pytest
 
 from suite import params, top_level
 
 CORE, SIMD = top_level()
+JOBS = int(os.environ.get("PYWINCH_SPEC_JOBS", "2"))
 
 
-@pytest.fixture(scope="module")
-def backend():
-    from pywinch.wast.backend import PywinchBackend
-    b = PywinchBackend()
-    yield b
-    b.close()
+@pytest.fixture(scope="session")
+def spec_results(request, testsuite):
+    """name -> Future of its FileResult, for every spec script selected in this session."""
+    names = [item.callspec.params["name"] for item in request.session.items
+             if item.module.__name__ == __name__ and hasattr(item, "callspec")]
+    if JOBS <= 0:
+        import concurrent.futures
+        from pywinch.wast.backend import PywinchBackend
+        from pywinch.wast.frontend import parse
+        from pywinch.wast.runner import Runner
+        backend = PywinchBackend()
 
-
-def _run(backend, testsuite, name):
-    return Runner(backend).run_file(str(testsuite / name), parse)
+        class Lazy(dict):
+            def __missing__(self, name):
+                f = concurrent.futures.Future()
+                f.set_result(Runner(backend).run_file(str(testsuite / name), parse))
+                return f
+        yield Lazy()
+        backend.close()
+        return
+    from pywinch.wast.pool import WorkerPool
+    pool = WorkerPool(jobs=JOBS)
+    futures = {name: pool.submit(str(testsuite / name)) for name in names}
+    yield futures
+    for f in futures.values():
+        f.cancel()
+    pool.close()
 
 
 def _explain(result, limit=40) -> str:
@@ -43,17 +65,22 @@ def _explain(result, limit=40) -> str:
     return "\n".join([f"{result.name}: {result.passed} passed, {result.failed} failed"] + lines)
 
 
-@pytest.mark.parametrize("name", params(CORE))
-def test_core(name, testsuite, backend, record_property):
-    result = _run(backend, testsuite, name)
+def _result(spec_results, name, record_property):
+    result = spec_results[name].result()
     record_property("checks", f"{result.passed}/{result.total}")
+    record_property("seconds", f"{result.seconds:.2f}")
+    return result
+
+
+@pytest.mark.parametrize("name", params(CORE))
+def test_core(name, testsuite, spec_results, record_property):
+    result = _result(spec_results, name, record_property)
     assert result.failed == 0, _explain(result)
 
 
 @pytest.mark.parametrize("name", params(SIMD))
-def test_simd(name, testsuite, backend, record_property):
-    result = _run(backend, testsuite, name)
-    record_property("checks", f"{result.passed}/{result.total}")
+def test_simd(name, testsuite, spec_results, record_property):
+    result = _result(spec_results, name, record_property)
     if result.failed and result.failed == result.unsupported:
         pytest.skip(f"SIMD not supported yet: {result.unsupported} of {result.total} checks need it")
     assert result.failed == 0, _explain(result)

@@ -128,3 +128,17 @@ class WasmtimeBackend(Backend):
                 return Outcome("uninstantiable", text, exc)
             return Outcome("trap", text, exc)
         return crash(exc)
+
+
+class CrashingWasmtimeBackend(WasmtimeBackend):
+    """For the worker-pool tests: a script whose name contains ``segv`` kills the process, one
+    with ``spin`` loops in native code that no epoch reaches (a blocking sleep, GIL released)."""
+
+    def session(self):
+        import inspect, time
+        path = inspect.stack()[2].frame.f_locals.get("path", "")
+        if "segv" in path:
+            ctypes.string_at(0)
+        if "spin" in path:
+            ctypes.CDLL(None).sleep(3600)
+        return super().session()

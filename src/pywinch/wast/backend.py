@@ -268,6 +268,17 @@ class PywinchSession(ApiSession):
     """Calls go through pywinch's generic array-call path with raw bit patterns, so signalling
     NaNs and v128 cross the boundary exactly (a Python float would quiet an f32 sNaN)."""
 
+    def compile(self, binary: bytes):
+        # Module() reads bytes without the magic as WAT text (b"" is an empty module there);
+        # a script's binary module must be judged as binary, so the decoder sees it first.
+        if binary[:4] != b"\0asm":
+            from pywinch.wasm.binary import decode_module
+            try:
+                decode_module(binary)
+            except Exception as exc:
+                raise self.backend.classify(exc, "compile") from None
+        return super().compile(binary)
+
     def __init__(self, backend):
         super().__init__(backend)
         from pywinch.api.values import from_raw
