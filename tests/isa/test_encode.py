@@ -333,7 +333,7 @@ def test_alu_rr_all():
         for size in SIZES:
             for d in GPRS:
                 for s in GPRS:
-                    b(A._ALU_NAMES[op], (R(d, size), R(s, size)), b.a.alu_rr, op, size, d, s)
+                    b(A.ALU_NAMES[op], (R(d, size), R(s, size)), b.a.alu_rr, op, size, d, s)
     b.check()
 
 
@@ -343,10 +343,10 @@ def test_alu_ri_all():
         for size in SIZES:
             for d in GPRS:
                 for imm in IMMS[size]:
-                    b(A._ALU_NAMES[op], (R(d, size), Imm(imm, size)), b.a.alu_ri, op, size, d, imm)
+                    b(A.ALU_NAMES[op], (R(d, size), Imm(imm, size)), b.a.alu_ri, op, size, d, imm)
         for size in (4, 8):
             for d in GPRS:
-                b(A._ALU_NAMES[op], (R(d, size), Imm(-7, size)), b.a.alu_ri32, op, size, d, -7)
+                b(A.ALU_NAMES[op], (R(d, size), Imm(-7, size)), b.a.alu_ri32, op, size, d, -7)
     b.check()
 
 
@@ -364,7 +364,7 @@ def test_alu_memory_forms():
     a = b.a
     back, fwd = rip_labels(a)
     for op in range(8):
-        mn = A._ALU_NAMES[op]
+        mn = A.ALU_NAMES[op]
         for size in SIZES:
             for r, (base, disp, index, scale) in mem_cases(GPRS):
                 m = M(size, base, disp, index, scale)
@@ -429,7 +429,7 @@ def test_shifts_all():
     b = Batch()
     a = b.a
     for op in (A.ROL, A.ROR, A.RCL, A.RCR, A.SHL, A.SHR, A.SAR):
-        mn = A._SHIFT_NAMES[op]
+        mn = A.SHIFT_NAMES[op]
         for size in SIZES:
             for r in GPRS:
                 b(mn, (R(r, size), "cl"), a.shift_cl, op, size, r)
