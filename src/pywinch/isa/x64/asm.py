@@ -42,6 +42,37 @@ bound (a forward branch) always uses rel32 and is patched at ``bind``.
 ``jmp_short``/``jcc_short`` force the 2-byte form for forward branches over
 a few instructions; binding a label too far from them raises AssemblerError.
 
+Method index (``m`` = the trailing ``base, disp=0, index=NO_REG, scale=1``)
+-------------------------------------------------------------------------
+* moves (gpr.py): ``mov_rr(size, d, s)``, ``mov_ri(size, d, imm)``,
+  ``movabs(d, imm) -> at``, ``load(size, d, m)``, ``store(size, s, m)`` (XMM
+  registers too), ``load_zx(size, d, m)``, ``load_sx(size, dst_size, d, m)``,
+  ``movzx_rr(size, d, s)``, ``movsx_rr(size, dst_size, d, s)``,
+  ``store_imm(size, imm, m)``, ``lea(size, d, m)``, ``lea_label(d, label)``,
+  ``xchg_rr``, ``bswap(size, r)``.
+* integer (gpr.py): ``alu_rr/alu_ri/alu_rm/alu_mr/alu_mi(op, size, ...)``
+  with op in ADD OR ADC SBB AND SUB XOR CMP, ``alu_ri32(op, size, d, imm) -> at``
+  (patchable), ``add_rr``/``add_ri``/... wrappers, ``test_rr/test_ri/test_mr/test_mi``,
+  ``neg not_ inc dec mul imul1 div idiv (size, r)``, ``imul_rr``, ``imul_rm``,
+  ``imul_rri``, ``cdq cqo sign_extend_ax(size)``, ``shift_cl(op, size, r)``,
+  ``shift_ri(op, size, r, n)`` with op in ROL ROR RCL RCR SHL SHR SAR,
+  ``lzcnt tzcnt popcnt bsr bsf (size, d, s)``, ``setcc(cc, r)``,
+  ``cmov(cc, size, d, s)``, ``cmov_rm(cc, size, d, m)``.
+* SSE (sse.py): ``sse(op, d, s)``, ``sse_m(op, d, m)``, ``sse_store(op, s, m)``,
+  ``sse_imm(op, d, s, imm)``, ``sse_imm_m(op, d, imm, m)`` with the op
+  constants of :mod:`.sse`; named ``addss ... xorpd``, ``movaps``,
+  ``roundss/roundsd(d, s, mode)``, ``cmpss/cmpsd(d, s, pred)``,
+  ``cvtsi2ss/cvtsi2sd(src_size, x, g)``, ``cvttss2si/cvttsd2si(dst_size, g, x)``,
+  ``movd(d, s)``, ``movq(d, s)`` (GPR<->XMM either way).
+* control (this module): ``new_label() -> label``, ``bind(label)``,
+  ``jmp(label)``, ``jcc(cc, label)``, ``jmp_short``, ``jcc_short``,
+  ``jmp_r(r)``, ``jmp_m(m)``, ``call(label)``, ``call_extern(key) -> at``,
+  ``call_r(r)``, ``call_m(m)``, ``ret``, ``push_r pop_r push_i push_m pop_m``,
+  ``leave``, ``rep_stosq rep_stosb rep_movsb``, ``ud2 int3 nop(n) align(n)``,
+  ``cpuid xgetbv mfence``, ``jump_table(index, tmp, labels)``,
+  ``const_f32/const_f64/const_u32/const_u64/const_u128/const_bytes -> label``,
+  ``patch_imm32(at, v)``, ``patch_imm64(at, v)``, ``pos``, ``finalize() -> bytes``.
+
 Position independence
 ---------------------
 The code never contains its own absolute address.  The constant pool is
