@@ -54,10 +54,15 @@ def _sig(s: str):
     return [_LETTER[c] for c in params], (_LETTER[results] if results else 0)
 
 
-# Fast path: instructions whose typing is fixed and whose immediate needs no
-# check.  Entry: (n, a, b, r): n operands (0, 1 or 2; 3 takes the general
-# path), a the deeper and b the top operand type, r the result type or 0.
-_FAST: list = [None] * op.NUM_CODES
+# Fast paths.  _CLASS sorts codes for the dispatch in step() and
+# validate_function(): 0/1/2 fixed typing with 2/1/0 operands (no immediate to
+# check), 3 local.get, 4 local.set, 5 local.tee, 6 a load (memarg, i32 -> r),
+# 7 a store (memarg, [i32 t] -> []), 8 everything else (a handler).
+# _OPS[code] = (a, b, r): deeper and top operand types, result type or 0;
+# for loads and stores a is the natural alignment.
+C_FIX2, C_FIX1, C_FIX0, C_LOCAL_GET, C_LOCAL_SET, C_LOCAL_TEE, C_LOAD, C_STORE, C_OTHER = range(9)
+_CLASS: list = [C_OTHER] * op.NUM_CODES
+_OPS: list = [None] * op.NUM_CODES
 _SIGTAB: list = [None] * op.NUM_CODES
 for _code in range(op.NUM_CODES):
     _s = op.SIGS[_code]
@@ -65,16 +70,17 @@ for _code in range(op.NUM_CODES):
         continue
     _p, _r = _sig(_s)
     _SIGTAB[_code] = (_p, len(_p), _r)
-    if op.IMMEDIATES[_code] in (op.NONE, op.I32, op.I64, op.F32, op.F64, op.V128):
-        if len(_p) == 0:
-            _FAST[_code] = (0, 0, 0, _r)
-        elif len(_p) == 1:
-            _FAST[_code] = (1, 0, _p[0], _r)
-        elif len(_p) == 2:
-            _FAST[_code] = (2, _p[0], _p[1], _r)
-        else:
-            _FAST[_code] = (3, 0, 0, _r)
-_LOCAL_GET = op.BY_NAME["local.get"]
+    _imm = op.IMMEDIATES[_code]
+    if _imm in (op.NONE, op.I32, op.I64, op.F32, op.F64, op.V128) and len(_p) <= 2:
+        _CLASS[_code] = (C_FIX0, C_FIX1, C_FIX2)[len(_p)]
+        _OPS[_code] = ((_p[0] if len(_p) == 2 else 0), (_p[-1] if _p else 0), _r)
+    elif _imm == op.MEMARG and _code < op.FC_BASE:
+        # The scalar loads and stores (SIMD ones take the general path).
+        _CLASS[_code] = C_LOAD if _r else C_STORE
+        _OPS[_code] = (op.NATURAL_ALIGN[_code], _p[-1], _r)
+_CLASS[op.BY_NAME["local.get"]] = C_LOCAL_GET
+_CLASS[op.BY_NAME["local.set"]] = C_LOCAL_SET
+_CLASS[op.BY_NAME["local.tee"]] = C_LOCAL_TEE
 
 # Lane counts of the lane-indexed SIMD instructions.
 _LANES = [0] * op.NUM_CODES
@@ -147,14 +153,21 @@ class FuncValidator:
 
     # --- the step ---------------------------------------------------------------
     def step(self, code: int, imm, offset: int) -> None:
-        fast = _FAST[code]
-        if fast is not None:
-            # Fixed typing: the common case (operands present and of the
-            # exact types) costs a few comparisons; anything else, the
-            # general pops that handle the polymorphic stack.
-            n, a, b, r = fast
-            stack = self.stack
-            if n == 2:
+        # The common cases (operands present with the exact types) cost a few
+        # comparisons; anything else takes the general pops, which handle the
+        # polymorphic stack and raise the errors.  validate_function() holds
+        # a copy of this dispatch, inlined in its loop.
+        k = _CLASS[code]
+        stack = self.stack
+        if k == 3:                                   # local.get
+            locals_ = self.locals
+            if imm >= len(locals_):
+                raise InvalidError(f"unknown local {imm}", offset)
+            stack.append(locals_[imm])
+            return
+        if k < 3:
+            a, b, r = _OPS[code]
+            if k == 0:
                 if len(stack) - 2 >= self.height and stack[-1] == b and stack[-2] == a:
                     del stack[-1]
                     if r:
@@ -162,25 +175,35 @@ class FuncValidator:
                     else:
                         del stack[-1]
                     return
-            elif n == 1:
+            elif k == 1:
                 if len(stack) > self.height and stack[-1] == b:
                     if r:
                         stack[-1] = r
                     else:
                         del stack[-1]
                     return
-            elif n == 0:
+            else:
                 if r:
                     stack.append(r)
                 return
             self._apply_sig(code, offset)
             return
-        if code == _LOCAL_GET:
+        if k == 4 or k == 5:                         # local.set, local.tee
             locals_ = self.locals
-            if imm >= len(locals_):
-                raise InvalidError(f"unknown local {imm}", offset)
-            self.stack.append(locals_[imm])
-            return
+            if imm < len(locals_) and len(stack) > self.height and stack[-1] == locals_[imm]:
+                if k == 4:
+                    del stack[-1]
+                return
+        elif k == 6 or k == 7:                       # scalar load, store
+            a, b, r = _OPS[code]
+            if imm[0] <= a and self.ctx.num_memories:
+                if k == 6:
+                    if len(stack) > self.height and stack[-1] == I32:
+                        stack[-1] = r
+                        return
+                elif len(stack) - 2 >= self.height and stack[-1] == b and stack[-2] == I32:
+                    del stack[-2:]
+                    return
         _HANDLERS[code](self, imm, offset)
 
     def finish(self, offset: int) -> None:
@@ -548,6 +571,12 @@ def _make_lane(code):
     return handler
 
 
+def _make_fixed(code):
+    def handler(v, imm, off):
+        v._apply_sig(code, off)
+    return handler
+
+
 def _make_memory(code):
     def handler(v, imm, off):
         v._memory(imm, off)
@@ -625,7 +654,9 @@ for _code in range(op.NUM_CODES):
         _HANDLERS[_code] = _make_lane(_code)
     elif _k == op.MEMORY:
         _HANDLERS[_code] = _make_memory(_code)
-    elif _FAST[_code] is None:
+    elif _CLASS[_code] > C_FIX0 and _SIGTAB[_code] is not None:
+        _HANDLERS[_code] = _make_fixed(_code)      # three operands (v128.bitselect)
+    elif _CLASS[_code] > C_FIX0:
         raise AssertionError(f"no validation rule for {op.NAMES[_code]}")
 del _name, _fn, _code, _k
 
@@ -636,41 +667,62 @@ def validate_function(ctx: ModuleContext, defined_index: int) -> None:
     body = module.codes[defined_index]
     v = FuncValidator(ctx, ctx.num_imported_funcs + defined_index, body.local_types)
     # FuncValidator.step, inlined: validating alone is a loop of nothing else.
-    fast_tab = _FAST
+    # ``height`` mirrors v.height, which only handlers change.
+    classes = _CLASS
+    ops_tab = _OPS
     handlers = _HANDLERS
     stack = v.stack            # the validator keeps this list object throughout
     locals_ = v.locals
     nlocals = len(locals_)
+    has_memory = ctx.num_memories > 0
+    height = 0
     for code, imm, off in module.operators(body):
-        fast = fast_tab[code]
-        if fast is not None:
-            n, a, b, r = fast
-            if n == 2:
-                if len(stack) - 2 >= v.height and stack[-1] == b and stack[-2] == a:
+        k = classes[code]
+        if k == 3:
+            if imm >= nlocals:
+                raise InvalidError(f"unknown local {imm}", off)
+            stack.append(locals_[imm])
+            continue
+        if k < 3:
+            a, b, r = ops_tab[code]
+            if k == 0:
+                if len(stack) - 2 >= height and stack[-1] == b and stack[-2] == a:
                     del stack[-1]
                     if r:
                         stack[-1] = r
                     else:
                         del stack[-1]
                     continue
-            elif n == 1:
-                if len(stack) > v.height and stack[-1] == b:
+            elif k == 1:
+                if len(stack) > height and stack[-1] == b:
                     if r:
                         stack[-1] = r
                     else:
                         del stack[-1]
                     continue
-            elif n == 0:
+            else:
                 if r:
                     stack.append(r)
                 continue
             v._apply_sig(code, off)
-        elif code == _LOCAL_GET:
-            if imm >= nlocals:
-                raise InvalidError(f"unknown local {imm}", off)
-            stack.append(locals_[imm])
-        else:
-            handlers[code](v, imm, off)
+            continue
+        if k == 4 or k == 5:
+            if imm < nlocals and len(stack) > height and stack[-1] == locals_[imm]:
+                if k == 4:
+                    del stack[-1]
+                continue
+        elif k == 6 or k == 7:
+            a, b, r = ops_tab[code]
+            if imm[0] <= a and has_memory:
+                if k == 6:
+                    if len(stack) > height and stack[-1] == I32:
+                        stack[-1] = r
+                        continue
+                elif len(stack) - 2 >= height and stack[-1] == b and stack[-2] == I32:
+                    del stack[-2:]
+                    continue
+        handlers[code](v, imm, off)
+        height = v.height
     v.finish(body.end)
 
 
