@@ -576,3 +576,15 @@ def test_string_ops():
     a.ret()
     build(a, None, ctypes.c_void_p, ctypes.c_void_p)(ctypes.addressof(dst), ctypes.addressof(src))
     assert list(dst) == [int.from_bytes(bytes([9, 8, 7, 6, 5, 0, 0, 0]), "little"), 0, 0, 0]
+
+
+def test_cpu_feature_env_mask_in_a_fresh_process():
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYWINCH_CPU_FEATURES="-popcnt,-lzcnt,-sse4.1")
+    out = subprocess.run(
+        [sys.executable, "-c", "from pywinch.isa.x64 import cpu; print(','.join(sorted(cpu.features())))"],
+        env=env, capture_output=True, text=True, check=True).stdout.strip().split(",")
+    assert "popcnt" not in out and "lzcnt" not in out and "sse4.1" not in out
+    assert set(out) == set(cpu.detect()) - {"popcnt", "lzcnt", "sse4.1"}
