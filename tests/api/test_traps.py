@@ -103,9 +103,9 @@ def _nesting(compiled, engine, store):
     return ex, state
 
 
-def test_nested_calls_depth_150(compiled, engine, store):
+def test_nested_calls_depth_120(compiled, engine, store):
     ex, state = _nesting(compiled, engine, store)
-    assert ex["descend"](store, 150) == 2 * 151 - 1 + 0
+    assert ex["descend"](store, 120) == 2 * 120 + 1
     assert ex["descend"](store, 3) == 7
 
 
@@ -113,10 +113,10 @@ def test_host_exception_crosses_nested_boundaries(compiled, engine, store):
     ex, state = _nesting(compiled, engine, store)
     state["action"] = "raise"
     with pytest.raises(ValueError, match="deep"):
-        ex["descend"](store, 120)
+        ex["descend"](store, 100)
     state["action"] = "trap"
     with pytest.raises(wasm.Trap) as e:
-        ex["descend"](store, 120)
+        ex["descend"](store, 100)
     assert e.value.code == TrapCode.INTEGER_DIVISION_BY_ZERO
     state["action"] = None
     assert ex["descend"](store, 10) == 21

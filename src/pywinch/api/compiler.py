@@ -20,12 +20,14 @@ KIND = {EXTERN_FUNC: FUNC, EXTERN_TABLE: TABLE, EXTERN_MEMORY: MEMORY, EXTERN_GL
 MODE = {MODE_ACTIVE: ACTIVE, MODE_PASSIVE: PASSIVE, MODE_DECLARATIVE: DECLARATIVE}
 
 
-def compile_module(module, features: dict | None = None) -> CompiledModule:
+def compile_module(module, config) -> CompiledModule:
+    """Validate and compile (one pass per function) with the engine's settings."""
     try:
         from ..codegen import compile_module as _compile
     except ImportError:
         raise UnsupportedError("the compiler (pywinch.codegen.compile_module) is not available yet") from None
-    return _compile(module, features=features) if features is not None else _compile(module)
+    return _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
+                    epoch=bool(config.epoch_interruption))
 
 
 def wasm_to_native(key: tuple):

@@ -43,8 +43,7 @@ class Module:
             raise TypeError("expected an Engine")
         binary = _to_binary(wasm)
         m = decode_module(binary)
-        validate_module(m)
-        compiled = compiler.compile_module(m, engine.config.features())
+        compiled = compiler.compile_module(m, engine.config)     # validates as it compiles
         self._setup(engine, binary, m, compiled)
 
     def _setup(self, engine, binary, m, compiled):
