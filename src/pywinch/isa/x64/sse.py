@@ -1,6 +1,6 @@
 """SSE/SSE2/SSE4.1 encodings of the x86-64 assembler (mixed into ``Assembler``).
 
-Operations are described by constant tuples ``(mnemonic, prefix, opcode)``
+Operations are described by constant tuples ``(mnemonic, prefix, opcode, cache)``
 (the mandatory prefix goes before REX, the opcode bytes after it), passed to
 the generic :meth:`SseMixin.sse` (register form) and :meth:`SseMixin.sse_m`
 (memory source form).  Named methods cover what the compiler uses most.
@@ -10,13 +10,15 @@ Operand conventions are those of :mod:`pywinch.isa.x64.asm`.
 from __future__ import annotations
 
 from ...errors import AssemblerError
+from .encoding import _rr_bytes
 from .regs import NO_REG
 
 _D8 = [bytes((i,)) for i in range(256)]
 
 
 def _op(mn, pfx, opc):
-    return (mn, pfx, opc)
+    # The fourth item caches the register-register encodings, filled on first use.
+    return (mn, pfx, opc, [None] * 256)
 
 
 # --- scalar float arithmetic --------------------------------------------------
@@ -108,7 +110,12 @@ class SseMixin:
         """``<op> dst, src`` on two XMM registers (op: a constant of this module)."""
         if type(dst) is not int or type(src) is not int or (dst >> 4) != 1 or (src >> 4) != 1:
             raise AssemblerError(f"{op[0]}: operands {_xmm_name(dst)}, {_xmm_name(src)} must be XMM registers")
-        self._rr(op[0], op[1], 0, op[2], dst & 15, src & 15)
+        k = (dst & 15) << 4 | (src & 15)
+        cache = op[3]
+        code = cache[k]
+        if code is None:
+            code = cache[k] = _rr_bytes(op[1], 0, op[2], dst & 15, src & 15)
+        self.buf += code
 
     def sse_m(self, op, dst: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``<op> dst, [mem]`` (packed ops read 16 aligned bytes: use const_u128 for masks)."""
