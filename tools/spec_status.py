@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -26,10 +25,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEGIN = "<!-- spec-table:begin -->"
 END = "<!-- spec-table:end -->"
 
-_runner = None
-_backend = None
-
-
 def suite_dir(arg: str | None) -> pathlib.Path:
     for c in ([arg] if arg else []) + [os.environ.get("WASM_TESTSUITE"), str(ROOT.parent / "shared" / "wasm-testsuite")]:
         if c and pathlib.Path(c).is_dir() and any(pathlib.Path(c).glob("*.wast")):
@@ -37,35 +32,20 @@ def suite_dir(arg: str | None) -> pathlib.Path:
     sys.exit("the spec suite is absent: pass --suite DIR or set WASM_TESTSUITE")
 
 
-def _init(backend_name: str, timeout: float):
-    global _runner, _backend
-    sys.path.insert(0, str(ROOT / "src"))
-    from pywinch.wast.runner import Runner
-    if backend_name == "wasmtime":
-        sys.path.insert(0, str(ROOT / "tests" / "spec"))
-        from wasmtime_backend import WasmtimeBackend
-        _backend = WasmtimeBackend(timeout=timeout)
-    else:
-        from pywinch.wast.backend import PywinchBackend
-        _backend = PywinchBackend(timeout=timeout)
-    _runner = Runner(_backend)
-
-
-def _run(path: str):
-    from pywinch.wast.frontend import parse
-    r = _runner.run_file(path, parse)
-    return (r.name, r.group, r.passed, r.failed, r.unsupported, round(r.seconds, 2), r.failures[:3], r.error)
-
-
 def run_all(files, backend: str, jobs: int, timeout: float):
-    if jobs <= 1:
-        _init(backend, timeout)
-        return [_run(f) for f in files]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(jobs, initializer=_init, initargs=(backend, timeout), maxtasksperchild=20) as pool:
-        # longest files first keeps both workers busy to the end
-        order = sorted(files, key=lambda f: -os.path.getsize(f))
-        return list(pool.imap_unordered(_run, order))
+    """Rows (name, group, passed, failed, unsupported, seconds, first failures, error), in worker
+    processes so a crash or a hang costs one script."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from pywinch.wast.pool import WorkerPool
+    extra = {}
+    if backend == "wasmtime":
+        extra = {"backend": "wasmtime_backend:WasmtimeBackend", "pythonpath": [str(ROOT / "tests" / "spec")]}
+    # longest scripts first keeps every worker busy to the end
+    order = sorted(files, key=lambda f: -os.path.getsize(f))
+    with WorkerPool(jobs=max(1, jobs), timeout=timeout, **extra) as pool:
+        results = list(pool.map(order))
+    return [(r.name, r.group, r.passed, r.failed, r.unsupported, round(r.seconds, 2), r.failures[:3], r.error)
+            for r in results]
 
 
 def table(rows, backend: str, wall: float) -> str:

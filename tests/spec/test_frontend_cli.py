@@ -102,3 +102,29 @@ def test_main_prints_the_summary_and_sets_the_exit_status(tmp_path, capsys):
     assert out[-1] == "3 passed, 2 failed"
     assert out[0].startswith(f"{bad}:") and "does not parse" in out[0]
     assert out[1].startswith(f"{broken}:1: assert_invalid: expected invalid")
+
+
+RUNAWAY = r'''
+(module
+  (func (export "loop") (loop br 0))
+  (func (export "rec") (call 1))
+  (func (export "f32id") (param f32) (result f32) local.get 0)
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+(assert_return (invoke "loop"))
+(assert_exhaustion (invoke "rec") "call stack exhausted")
+(assert_return (invoke "f32id" (f32.const nan:0x200000)) (f32.const nan:0x200000))
+(assert_return (invoke "f32id" (f32.const nan:0x200000)) (f32.const nan:arithmetic))
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+'''
+
+
+def test_pywinch_runaway_wasm_ends_at_the_time_limit(tmp_path, capsys):
+    p = tmp_path / "runaway.wast"
+    p.write_text(RUNAWAY)
+    assert main(["--timeout", "0.5", str(p)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    # the loop is stopped by the epoch deadline, the signalling NaN crosses the boundary unchanged
+    # (so it is not an arithmetic NaN), and the script goes on to its last assertion
+    assert out[0] == f"{p}:7: invoke 'loop': expected (), got timeout: interrupt"
+    assert out[1].startswith(f"{p}:10: invoke 'f32id': expected (f32 nan:arithmetic)")
+    assert out[-1] == "4 passed, 2 failed"

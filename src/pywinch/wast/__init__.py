@@ -76,6 +76,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds any one command may run before it is stopped (default 10)")
     parser.add_argument("--enable", action="append", default=[], metavar="FEATURE",
                         help="turn on a Config switch beyond WebAssembly 2.0, e.g. wasm_tail_call")
+    parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                        help="run scripts in N worker processes, so a crash or hang costs one script "
+                             "(default: in this process)")
+
+
+def _run_pooled(args, features, report) -> list[FileResult]:
+    from .pool import WorkerPool
+    results = []
+    with WorkerPool(jobs=args.jobs, timeout=args.timeout, features=features) as pool:
+        for result in pool.map(collect(args.files)):
+            results.append(result)
+            for line in result.failures:
+                report(line)
+            if args.verbose:
+                report(f"{result.path}: {result.passed} passed, {result.failed} failed "
+                       f"({result.seconds:.2f}s)")
+    return results
 
 
 def main(argv=None) -> int:
@@ -97,8 +114,11 @@ def run_from_args(args) -> int:
         print(line, file=out, flush=True)
 
     try:
-        results = run_files(args.files, report=report, verbose=args.verbose,
-                            timeout=args.timeout, features=features)
+        if args.jobs > 0:
+            results = _run_pooled(args, features, report)
+        else:
+            results = run_files(args.files, report=report, verbose=args.verbose,
+                                timeout=args.timeout, features=features)
         if args.verbose:
             print(f"{len(results)} files in {time.perf_counter() - start:.1f}s", file=out)
         print(summary_line(results), file=out, flush=True)
