@@ -134,10 +134,12 @@ class Assembler(GprMixin, SseMixin):
 
     Public state: ``buf`` (the bytes so far; ``len(buf)`` is the current
     offset, also ``pos``), ``relocs`` (list of ``(at, key)`` rel32 sites from
-    :meth:`call_extern`).  See the module docstring for operand conventions.
+    :meth:`call_extern`), ``code_end`` (after ``finalize``: the offset where
+    the constant pool starts).  Offsets never move once emitted (there is no
+    branch relaxation), so the compiler may record them freely.  See the module docstring for operand conventions.
     """
 
-    __slots__ = ("buf", "relocs", "_lpos", "_lfix", "_consts", "_const_list", "_finalized")
+    __slots__ = ("buf", "relocs", "code_end", "_lpos", "_lfix", "_consts", "_const_list", "_finalized")
 
     def __init__(self):
         self.buf = bytearray()
@@ -147,6 +149,7 @@ class Assembler(GprMixin, SseMixin):
         self._consts: dict[bytes, int] = {}
         self._const_list: list[tuple[int, bytes, int]] = []
         self._finalized = False
+        self.code_end = -1                # set by finalize(): where the constant pool starts
 
     # ------------------------------------------------------------------ state
     @property
@@ -583,6 +586,7 @@ class Assembler(GprMixin, SseMixin):
         """
         if self._finalized:
             return bytes(self.buf)
+        self.code_end = len(self.buf)
         if self._const_list:
             # Largest alignment first, so each entry is aligned with no padding between.
             entries = sorted(self._const_list, key=lambda e: -e[2])
