@@ -137,8 +137,14 @@ def test_unbound_label_at_finalize():
     a2 = Assembler()
     lab = a2.new_label()
     a2.load(8, RAX, RIP, lab)
+    a2.load(8, XMM0, RIP, a2.const_f64(2.0))
+    before = bytes(a2.buf)
     with pytest.raises(AssemblerError, match="mov: label"):
         a2.finalize()
+    assert bytes(a2.buf) == before          # nothing emitted; fixable and finalizable again
+    a2.bind(lab)
+    a2.ret()
+    assert len(a2.finalize()) > len(before)
     a3 = Assembler()
     a3.new_label()   # never used: fine
     a3.ret()

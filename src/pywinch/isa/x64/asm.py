@@ -586,6 +586,12 @@ class Assembler(GprMixin, SseMixin):
         """
         if self._finalized:
             return bytes(self.buf)
+        # Check before emitting anything, so a failed finalize leaves the buffer as it was.
+        pool = {label for label, _, _ in self._const_list}
+        for label, fix in enumerate(self._lfix):
+            if fix and label not in pool:
+                at, _base, _w, insn = fix[0]
+                raise AssemblerError(f"{insn}: label {label} used at offset {at:#x} is never bound")
         self.code_end = len(self.buf)
         if self._const_list:
             # Largest alignment first, so each entry is aligned with no padding between.
@@ -595,10 +601,6 @@ class Assembler(GprMixin, SseMixin):
                 self.buf += b"\0" * (-len(self.buf) & (align - 1))
                 self.bind(label)
                 self.buf += data
-        for label, fix in enumerate(self._lfix):
-            if fix:
-                at, _base, _w, insn = fix[0]
-                raise AssemblerError(f"{insn}: label {label} used at offset {at:#x} is never bound")
         self._finalized = True
         return bytes(self.buf)
 
