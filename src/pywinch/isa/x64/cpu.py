@@ -53,7 +53,7 @@ def _canonical(name: str) -> str:
 def _build_probe():
     """Emit ``void cpuid(u32 leaf, u32 sub, u32 out[4])`` and ``u64 xgetbv(u32 xcr)``."""
     from ...runtime.code import CodeMemory
-    from .asm import Assembler
+    from .asm import OR, SHL, Assembler
     from .regs import RAX, RBX, RCX, RDX, RDI, RSI, R8
 
     a = Assembler()
@@ -73,8 +73,8 @@ def _build_probe():
     xgetbv_at = a.pos
     a.mov_rr(4, RCX, RDI)
     a.xgetbv()
-    a.shift_ri(4, 8, RDX, 32)  # SHL
-    a.alu_rr(1, 8, RAX, RDX)   # OR
+    a.shift_ri(SHL, 8, RDX, 32)
+    a.alu_rr(OR, 8, RAX, RDX)
     a.ret()
     mem = CodeMemory(a.finalize())
     cpuid = mem.func(0, None, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32))
