@@ -37,13 +37,23 @@ _protos: dict = {}
 _fast_classes: dict = {}
 
 
+def _untyped(key) -> bool:
+    """Whether ctypes may pass the arguments without argtypes: a Python int goes
+    as a C int by default, which is exactly an i32.  Skipping argtypes saves a
+    ctypes object per argument (the largest cost of a call)."""
+    return all(t == rv.I32 for t in key[0])
+
+
 def _native_proto(key):
     p = _protos.get(key)
     if p is None:
         params, results = key
         restype = _NATIVE_RES[results[0]] if results else None
-        p = _protos[key] = ctypes.CFUNCTYPE(restype, c_void_p, c_void_p, c_void_p,
-                                            *[_NATIVE_ARG[t] for t in params])
+        if _untyped(key):
+            p = ctypes.CFUNCTYPE(restype)
+        else:
+            p = ctypes.CFUNCTYPE(restype, c_void_p, c_void_p, c_void_p, *[_NATIVE_ARG[t] for t in params])
+        _protos[key] = p
     return p
 
 
@@ -90,8 +100,9 @@ class Func:
         store._state.api_funcs[addr] = self
         if host is None:
             native = sysmem.read_u64(addr + vo.FUNCREF_NATIVE_CALL)
-            self._code = sysmem.read_u64(addr + vo.FUNCREF_WASM_CALL)
-            self._vmctx = sysmem.read_u64(addr + vo.FUNCREF_VMCTX)
+            # ctypes objects, not ints: passed as they are, with no conversion per call.
+            self._code = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_WASM_CALL))
+            self._vmctx = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_VMCTX))
             if native and _has_fast_path(key):
                 self._fn = _native_proto(key)(native)
                 self.__class__ = _fast_class(key)
@@ -189,7 +200,13 @@ def _fast_class(key):
     else:
         lines.append("    if extra:")
         lines.append("        return self._call(store, extra)")
-    checks = [f"{_RANGE[t][0]} <= {a} <= {_RANGE[t][1]}" for a, t in zip(names, params) if t in _RANGE]
+    untyped = _untyped(key)
+    checks = []
+    for a, t in zip(names, params):
+        if t in _RANGE:
+            # Without argtypes nothing else would refuse a float or a str.
+            pre = f"{a}.__class__ is int and " if untyped else ""
+            checks.append(f"{pre}{_RANGE[t][0]} <= {a} <= {_RANGE[t][1]}")
     call_args = ", ".join(["self._code", "self._vmctx", "self._vmctx"] + names)
     lines.append("    try:")
     if checks:
