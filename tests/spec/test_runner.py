@@ -219,3 +219,11 @@ def test_collect_and_cli_on_a_directory(tmp_path, capsys):
     (tmp_path / "a.wast").write_text("")
     (tmp_path / "b.txt").write_text("")
     assert collect([str(tmp_path)]) == [str(tmp_path / "a.wast")]
+
+
+def test_each_failure_is_one_line(backend):
+    # wasmtime words link errors over several lines ("Caused by: ...")
+    cmds = [mod('(module (import "spectest" "print_i32" (func)))')]
+    result, lines = run(backend, cmds)
+    assert result.failed == 1 and len(lines) == 1 and "\n" not in lines[0]
+    assert "incompatible import type" in lines[0] and "Caused by" in lines[0]

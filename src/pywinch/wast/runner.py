@@ -191,6 +191,8 @@ class Runner:
         result.failed += 1
         if outcome is not None and outcome.kind == "unsupported":
             result.unsupported += 1
+        if "\n" in text:     # one line per failure, whatever an engine's message looks like
+            text = " | ".join(part.strip() for part in text.splitlines() if part.strip())
         msg = f"{result.path}:{line}: {text}"
         result.failures.append(msg)
         if self.report is not None:
