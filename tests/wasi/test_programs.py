@@ -341,3 +341,42 @@ def test_sandbox_escape(engine, tmp_path):
     assert sorted(os.listdir(tmp_path)) == before
     assert outside.read_text() == "secret\n"
     assert (box / "inside.txt").read_text() == "inside\n"
+
+
+EXPECTED = pathlib.Path(__file__).resolve().parent / "expected"
+
+
+def test_errno_probe(engine, tmp_path):
+    """~130 raw WASI calls with edge-case arguments, errno by errno. pywinch
+    answers as Wasmtime does except where Wasmtime 50 leaves preview1
+    unimplemented (fd_fdstat_set_rights, fd_allocate: ENOTSUP there)."""
+    r = engine.run(Run("errno_probe", preopens={"/data": str(tmp_path)}))
+    which = "wasmtime" if engine.name == "wasmtime" else "pywinch"
+    expected = (EXPECTED / f"errno_probe.{which}.txt").read_text()
+    assert r.stdout.decode() + f"EXIT {r.exit_code}\n" + r.stderr.decode() == expected
+    assert os.listdir(tmp_path) == []
+
+
+def test_errno_probe_departures_are_only_the_unimplemented_calls():
+    ours = (EXPECTED / "errno_probe.pywinch.txt").read_text().splitlines()
+    theirs = (EXPECTED / "errno_probe.wasmtime.txt").read_text().splitlines()
+    assert len(ours) == len(theirs)
+    differing = [(a, b) for a, b in zip(ours, theirs) if a != b]
+    assert differing and all(b.split()[0] in ("fd_fdstat_set_rights", "fd_allocate", "fd_write",
+                                              "fd_filestat_get", "has", "size")
+                             for a, b in differing), differing
+    assert "fd_fdstat_set_rights drop write          58" in theirs   # ENOTSUP in Wasmtime
+
+
+@pytest.mark.parametrize("case", ["iovec", "buffer", "result", "read", "args", "clock", "random",
+                                  "path", "poll"])
+def test_wild_pointer(engine, case, tmp_path):
+    # stdin has data so that Wasmtime really writes through the wild buffer
+    run = Run("wild_pointer", [case], preopens={"/data": str(tmp_path)}, stdin=b"data")
+    if engine.name == "wasmtime":
+        # Wasmtime traps the guest on a pointer outside memory.
+        with pytest.raises(Exception, match="(?i)out of bounds"):
+            engine.run(run)
+        return
+    r = engine.run(run)
+    assert (r.exit_code, r.stdout.decode()) == (0, f"{case}: errno 21\n")   # EFAULT

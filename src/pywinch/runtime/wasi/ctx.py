@@ -15,7 +15,6 @@ blocking wait, a ``Trap`` for a missing memory, and genuine bugs.
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from ...errors import ExitTrap, WasmError
@@ -23,8 +22,8 @@ from ...wasm.types import I32, I64
 from . import constants as C
 from .config import WasiConfig
 from .fd_ops import FdOps
-from .fdtable import FdTable, FileDesc, filetype_of_mode, rights_for
-from .guest import U32, U64, Fault, MissingMemory, WasiErrno, check, u32_set, u64_set, write_bytes
+from .fdtable import FdTable, FileDesc
+from .guest import U32, Fault, MissingMemory, WasiErrno, check, u32_set, u64_set, write_bytes
 from .path_ops import PathOps
 from .poll import PollOps
 
@@ -141,17 +140,14 @@ class WasiCtx(FdOps, PathOps, PollOps):
             owned = True
         else:
             sink = None if readable else (how[1] if kind == "custom" else _discard)
-            self.fds.entries[fd] = FileDesc(None, C.FILETYPE_CHARACTER_DEVICE,
-                                            C.RIGHTS_TTY, 0, owned=False, sink=sink)
+            self.fds.entries[fd] = FileDesc(None, C.FILETYPE_UNKNOWN, C.RIGHTS_TTY, 0,
+                                            owned=False, sink=sink, stream=True)
             return
-        filetype = C.FILETYPE_CHARACTER_DEVICE
-        try:
-            filetype = filetype_of_mode(os.fstat(host_fd).st_mode)
-        except OSError:
-            pass
-        if filetype == C.FILETYPE_REGULAR_FILE:
-            rights = C.RIGHTS_REGULAR_FILE
-        self.fds.entries[fd] = FileDesc(host_fd, filetype, rights, 0, owned=owned)
+        # Stdio is a stream even when the host redirects it to a file: no
+        # seek, and a terminal shows as a character device (which wasi-libc's
+        # isatty checks), anything else as unknown, as in Wasmtime.
+        filetype = C.FILETYPE_CHARACTER_DEVICE if os.isatty(host_fd) else C.FILETYPE_UNKNOWN
+        self.fds.entries[fd] = FileDesc(host_fd, filetype, rights, 0, owned=owned, stream=True)
 
     def _preopen(self, host_path: str, guest_path: str, mutable: bool) -> None:
         try:

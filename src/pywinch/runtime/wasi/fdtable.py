@@ -17,11 +17,23 @@ from .guest import WasiErrno
 
 
 class FileDesc:
+    """One open descriptor.
+
+    Rights follow Wasmtime's model: they are reported (fd_fdstat_get) and
+    the host's open mode enforces reading and writing, but an operation is
+    refused for want of a right only when the guest itself gave that right
+    up with ``fd_fdstat_set_rights`` (``denied``). Programs that ask for
+    narrow rights and then use others (common, and accepted by Wasmtime)
+    keep working; a guest that drops a right cannot use it again.
+    """
+
     __slots__ = ("host_fd", "filetype", "rights_base", "rights_inheriting", "fdflags",
-                 "preopen", "owned", "sink", "mutable", "dir_cache", "host_path")
+                 "preopen", "owned", "sink", "mutable", "dir_cache", "host_path", "stream",
+                 "denied")
 
     def __init__(self, host_fd, filetype, rights_base, rights_inheriting, *, fdflags=0,
-                 preopen=None, owned=True, sink=None, mutable=True, host_path=None):
+                 preopen=None, owned=True, sink=None, mutable=True, host_path=None,
+                 stream=False):
         self.host_fd = host_fd            # int, or None for a Python-side stream
         self.filetype = filetype
         self.rights_base = rights_base
@@ -33,6 +45,8 @@ class FileDesc:
         self.mutable = mutable            # False under a read-only preopen
         self.dir_cache = None             # fd_readdir listing, reused while cookies advance
         self.host_path = host_path        # for messages only
+        self.stream = stream              # stdio: never seekable, whatever the host fd is
+        self.denied = 0                   # rights dropped by fd_fdstat_set_rights
 
     @property
     def is_dir(self) -> bool:
@@ -77,20 +91,20 @@ class FdTable:
         self.entries: dict[int, FileDesc] = {}
 
     def get(self, fd: int, rights: int = 0) -> FileDesc:
-        """The entry for ``fd`` holding ``rights`` (EBADF / ENOTCAPABLE otherwise)."""
+        """The entry for ``fd`` (EBADF), unless the guest gave up one of
+        ``rights`` (ENOTCAPABLE)."""
         entry = self.entries.get(fd & 0xFFFFFFFF)
         if entry is None:
             raise WasiErrno(C.EBADF)
-        if rights & ~entry.rights_base:
+        if rights & entry.denied:
             raise WasiErrno(C.ENOTCAPABLE)
         return entry
 
     def get_dir(self, fd: int, rights: int = 0) -> FileDesc:
-        entry = self.get(fd)
+        """A directory entry: paths are resolved under it (ENOTDIR otherwise)."""
+        entry = self.get(fd, rights)
         if not entry.is_dir:
             raise WasiErrno(C.ENOTDIR)
-        if rights & ~entry.rights_base:
-            raise WasiErrno(C.ENOTCAPABLE)
         return entry
 
     def insert(self, entry: FileDesc) -> int:

@@ -57,7 +57,9 @@ def resolve(base_fd: int, path: str, follow: bool) -> Resolved:
         raise WasiErrno(C.ENOENT)
     if path[0] == "/":
         raise WasiErrno(C.EPERM)
-    trailing = path[-1] == "/"
+    # A trailing "/" (or "/.") says the target must be a directory, which
+    # means following a symlink there.
+    trailing = path[-1] == "/" or path == "." or path.endswith("/.")
     follow = follow or trailing
     pending = path.split("/")
     pending.reverse()             # a stack: pending[-1] is the next component

@@ -16,7 +16,7 @@ import struct
 import time
 
 from . import constants as C
-from .guest import U32, U64, WasiErrno, check, u32_set
+from .guest import U32, WasiErrno, check, u32_set
 
 _sub_head = struct.Struct("<QB")          # userdata, tag
 _sub_clock = struct.Struct("<IxxxxQQH")   # at +16: id, timeout, precision, flags
