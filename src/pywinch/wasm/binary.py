@@ -23,7 +23,22 @@ from .types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXT
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
-MAX_LOCALS = 50000       # per function, as Wasmtime (wasmparser) limits them
+
+# Implementation limits, Wasmtime's (wasmparser's), so that pywinch accepts
+# exactly the modules Wasmtime accepts; the specification allows them and its
+# suite stays far below.  Exceeding one is a MalformedError.
+MAX_TYPES = 1_000_000
+MAX_FUNCTIONS = 1_000_000      # imported + defined
+MAX_IMPORTS = 1_000_000
+MAX_EXPORTS = 1_000_000
+MAX_GLOBALS = 1_000_000        # imported + defined
+MAX_ELEMENT_SEGMENTS = 100_000
+MAX_DATA_SEGMENTS = 100_000
+MAX_STRING_SIZE = 100_000      # import, export and custom section names
+MAX_FUNCTION_SIZE = 7_654_321  # bytes of one code-section entry
+MAX_PARAMS = 1000
+MAX_RESULTS = 1000
+MAX_LOCALS = 50_000            # parameters + declared locals of one function
 
 # Section ids and the order they must come in (data count sits between
 # element and code).
@@ -56,12 +71,15 @@ class Reader:
         v, self.pos = read_u32(self.data, self.pos, self.end)
         return v
 
-    def count(self) -> int:
-        """A vector length; each element takes at least one byte."""
+    def count(self, limit: int | None = None, what: str = "", already: int = 0) -> int:
+        """A vector length; each element takes at least one byte.  With
+        ``limit``: at most ``limit - already`` elements of ``what``."""
         at = self.pos
         n = self.u32()
         if n > self.end - self.pos:
             raise MalformedError(EOF_MESSAGE, at)
+        if limit is not None and n + already > limit:
+            raise MalformedError(f"{what} count exceeds limit of {limit}", at)
         return n
 
     def length(self) -> int:
@@ -84,6 +102,8 @@ class Reader:
     def name(self) -> str:
         at = self.pos
         raw = self.bytes()
+        if len(raw) > MAX_STRING_SIZE:
+            raise MalformedError("string size out of bounds", at)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -179,7 +199,7 @@ def decode_module(data) -> Module:
         elif sid == SEC_IMPORT:
             _imports(m, r)
         elif sid == SEC_FUNCTION:
-            n = r.count()
+            n = r.count(MAX_FUNCTIONS, "functions", sum(1 for i in m.imports if i.kind == EXTERN_FUNC))
             m.funcs = [r.u32() for _ in range(n)]
             func_count = n
         elif sid == SEC_TABLE:
@@ -187,14 +207,15 @@ def decode_module(data) -> Module:
         elif sid == SEC_MEMORY:
             m.memories = [MemoryType(r.limits()) for _ in range(r.count())]
         elif sid == SEC_GLOBAL:
-            m.globals = [Global(r.global_type(), r.const_expr()) for _ in range(r.count())]
+            n = r.count(MAX_GLOBALS, "globals", sum(1 for i in m.imports if i.kind == EXTERN_GLOBAL))
+            m.globals = [Global(r.global_type(), r.const_expr()) for _ in range(n)]
         elif sid == SEC_EXPORT:
             _exports(m, r)
         elif sid == SEC_START:
             m.start_offset = r.pos
             m.start = r.u32()
         elif sid == SEC_ELEMENT:
-            m.elements = [_element(r) for _ in range(r.count())]
+            m.elements = [_element(r) for _ in range(r.count(MAX_ELEMENT_SEGMENTS, "element segments"))]
         elif sid == SEC_DATACOUNT:
             m.data_count = r.u32()
         elif sid == SEC_CODE:
@@ -229,19 +250,27 @@ def _custom(m: Module, r: Reader) -> None:
 
 def _types(m: Module, r: Reader) -> None:
     types = m.types
-    for _ in range(r.count()):
+    for _ in range(r.count(MAX_TYPES, "types")):
         form = r.byte()
         if form != 0x60:
             raise MalformedError("integer representation too long" if form & 0x80 else "malformed functype",
                                  r.pos - 1)
-        params = [r.valtype() for _ in range(r.count())]
-        results = [r.valtype() for _ in range(r.count())]
+        at = r.pos
+        n = r.count()
+        if n > MAX_PARAMS:
+            raise MalformedError("function params size is out of bounds", at)
+        params = [r.valtype() for _ in range(n)]
+        at = r.pos
+        n = r.count()
+        if n > MAX_RESULTS:
+            raise MalformedError("function returns size is out of bounds", at)
+        results = [r.valtype() for _ in range(n)]
         types.append(FuncType(params, results))
 
 
 def _imports(m: Module, r: Reader) -> None:
     imports = m.imports
-    for _ in range(r.count()):
+    for _ in range(r.count(MAX_IMPORTS, "imports")):
         at = r.pos
         module = r.name()
         name = r.name()
@@ -261,7 +290,7 @@ def _imports(m: Module, r: Reader) -> None:
 
 def _exports(m: Module, r: Reader) -> None:
     exports = m.exports
-    for _ in range(r.count()):
+    for _ in range(r.count(MAX_EXPORTS, "exports")):
         at = r.pos
         name = r.name()
         kind = r.byte()
@@ -306,7 +335,7 @@ def _element(r: Reader) -> Element:
 
 def _datas(m: Module, r: Reader) -> None:
     datas = m.datas
-    for _ in range(r.count()):
+    for _ in range(r.count(MAX_DATA_SEGMENTS, "data segments")):
         at = r.pos
         flags = r.u32()
         if flags == 0:
@@ -328,15 +357,18 @@ def _code(m: Module, r: Reader, func_count, sec_at: int, sec_end: int) -> None:
         raise MalformedError("function and code section have inconsistent lengths", sec_at)
     m.code_section_size = sec_end - r.pos
     codes = m.codes
-    data = r.data
-    for _ in range(n):
+    types = m.types
+    for i in range(n):
         at = r.pos
         size = r.length()
+        if size > MAX_FUNCTION_SIZE:
+            raise MalformedError(f"function body size exceeds limit of {MAX_FUNCTION_SIZE}", at)
         body_start = r.pos
         body_end = body_start + size
         groups = r.count()
         locals_ = []
-        total = 0
+        t = m.funcs[i]
+        total = len(types[t].params) if t < len(types) else 0
         for _ in range(groups):
             count = r.u32()
             total += count
@@ -345,7 +377,7 @@ def _code(m: Module, r: Reader, func_count, sec_at: int, sec_end: int) -> None:
             locals_.append((count, r.valtype()))
         if r.pos > body_end:
             raise MalformedError("section size mismatch", body_end)
-        codes.append(FunctionBody(tuple(locals_), total, r.pos, body_end, at))
+        codes.append(FunctionBody(tuple(locals_), sum(c for c, _ in locals_), r.pos, body_end, at))
         r.pos = body_end
 
 
