@@ -696,3 +696,59 @@ def test_every_public_method_is_covered():
                  "const_bytes", "const_f32", "const_f64", "const_u32", "const_u64", "const_u128", "jump_table",
                  "data", "pos"}
     assert set(missing) <= elsewhere, sorted(set(missing) - elsewhere)
+
+
+# ---------------------------------------------------------------- v128
+from pywinch.isa.x64 import simd as V  # noqa: E402
+
+
+def test_simd_register_and_memory_forms_all():
+    b = Batch()
+    a = b.a
+    fwd = a.new_label()
+    for op in V.SIMD_OPS + V.SIMD_RR_ONLY_OPS:
+        for d in XMMS:
+            for s in XMMS:
+                b(op[0], (R(d), R(s)), a.sse, op, d, s)
+    for op in V.SIMD_OPS:
+        for x, (base, disp, index, scale) in mem_cases(XMMS):
+            b(op[0], (R(x), M(None, base, disp, index, scale)), a.sse_m, op, x, base, disp, index, scale)
+        b(op[0], (R(XMMS[9]), ML(None, fwd)), a.sse_m, op, XMMS[9], RIP, fwd)
+    for op in V.SIMD_IMM_OPS:
+        for d in XMMS:
+            for s in XMMS:
+                b(op[0], (R(d), R(s), 0x1B), a.sse_imm, op, d, s, 0x1B)
+        for x, (base, disp, index, scale) in mem_cases(XMMS):
+            b(op[0], (R(x), M(None, base, disp, index, scale), 5), a.sse_imm_m, op, x, 5, base, disp, index, scale)
+    for op in V.SIMD_SHIFT_IMM_OPS:
+        for x in XMMS:
+            for n in (0, 1, 15, 63, 255):
+                b(op[0], (R(x), Imm(n, 1)), a.sse_shift_imm, op, x, n)
+    a.bind(fwd)
+    b.check()
+
+
+def test_simd_lane_moves_all():
+    b = Batch()
+    a = b.a
+    fwd = a.new_label()
+    names = {1: "b", 2: "w", 4: "d", 8: "q"}
+    for size, lanes in ((1, 16), (2, 8), (4, 4), (8, 2)):
+        gsize = 8 if size == 8 else 4
+        for x in XMMS:
+            for g in GPRS:
+                for lane in (0, lanes - 1):
+                    b("pinsr" + names[size], (R(x), R(g, gsize), lane), a.pinsr, size, x, g, lane)
+                    b("pextr" + names[size], (R(g, gsize), R(x), lane), a.pextr, size, g, x, lane)
+        for x, (base, disp, index, scale) in mem_cases(XMMS):
+            m = M(size, base, disp, index, scale)
+            b("pinsr" + names[size], (R(x), m, lanes - 1), a.pinsr_m, size, x, lanes - 1, base, disp, index, scale)
+            b("pextr" + names[size], (m, R(x), 1), a.pextr_m, size, x, 1, base, disp, index, scale)
+        b("pinsr" + names[size], (R(XMMS[2]), ML(size, fwd), 1), a.pinsr_m, size, XMMS[2], 1, RIP, fwd)
+    for x in XMMS:
+        for g in GPRS:
+            b("movmskps", (R(g, 4), R(x)), a.movmskps, g, x)
+            b("movmskpd", (R(g, 4), R(x)), a.movmskpd, g, x)
+            b("pmovmskb", (R(g, 4), R(x)), a.pmovmskb, g, x)
+    a.bind(fwd)
+    b.check()

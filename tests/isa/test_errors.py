@@ -190,3 +190,36 @@ def test_label_offset_unbound():
     assert not a.is_bound(lab)
     with pytest.raises(AssemblerError):
         a.label_offset(lab)
+
+
+SIMD_BAD = [
+    ("pinsr", (4, XMM0, RAX, 4), "pinsrd"),
+    ("pinsr", (3, XMM0, RAX, 0), "pinsr"),
+    ("pinsr", (1, RAX, RAX, 0), "pinsrb"),
+    ("pinsr", (8, XMM0, XMM1, 0), "pinsrq"),
+    ("pextr", (2, RAX, XMM0, 8), "pextrw"),
+    ("pextr", (8, XMM0, XMM1, 0), "pextrq"),
+    ("pextr_m", (4, RAX, 0, RBP, 0), "pextrd"),
+    ("pinsr_m", (1, XMM0, 16, RBP, 0), "pinsrb"),
+    ("movmskps", (XMM0, XMM1), "movmskps"),
+    ("pmovmskb", (RAX, RCX), "pmovmskb"),
+]
+
+
+@pytest.mark.parametrize("method,args,word", SIMD_BAD, ids=[f"{m}{a}" for m, a, _ in SIMD_BAD])
+def test_bad_simd_operand(method, args, word):
+    a = Assembler()
+    with pytest.raises(AssemblerError) as exc:
+        getattr(a, method)(*args)
+    assert str(exc.value).startswith(word), str(exc.value)
+    assert not a.buf
+
+
+def test_bad_simd_shift_count():
+    from pywinch.isa.x64 import simd as V
+    a = Assembler()
+    with pytest.raises(AssemblerError, match="psrlq"):
+        a.sse_shift_imm(V.PSRLQ_I, XMM0, 256)
+    with pytest.raises(AssemblerError, match="pslld"):
+        a.sse_shift_imm(V.PSLLD_I, RAX, 1)
+    assert not a.buf

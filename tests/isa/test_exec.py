@@ -588,3 +588,39 @@ def test_cpu_feature_env_mask_in_a_fresh_process():
         env=env, capture_output=True, text=True, check=True).stdout.strip().split(",")
     assert "popcnt" not in out and "lzcnt" not in out and "sse4.1" not in out
     assert set(out) == set(cpu.detect()) - {"popcnt", "lzcnt", "sse4.1"}
+
+
+def test_v128_lanes_and_packed_ops():
+    from pywinch.isa.x64 import simd as V
+    if not cpu.has(cpu.SSE41):
+        pytest.skip("needs SSE4.1 (pinsrd/pextrd)")
+    a_vals = (ctypes.c_uint32 * 4)(1, 2, 3, 0xFFFFFFFF)
+    b_vals = (ctypes.c_uint32 * 4)(10, 20, 30, 2)
+    out = (ctypes.c_uint32 * 4)()
+    a = Assembler()
+    a.load(16, XMM0, RDI, 0)
+    a.load(16, XMM1, RSI, 0)
+    a.sse(S.PADDD, XMM0, XMM1)              # lanes: 11, 22, 33, 1
+    a.pinsr(4, XMM0, RCX, 1)                # lane 1 = ecx
+    a.sse_shift_imm(V.PSLLD_I, XMM0, 1)     # lanes * 2
+    a.store(16, XMM0, RDX, 0)
+    a.pextr(4, RAX, XMM0, 2)
+    a.movmskps(R8, XMM1)
+    a.shift_ri(A.SHL, 8, R8, 32)
+    a.alu_rr(A.OR, 8, RAX, R8)
+    a.ret()
+    f = build(a, u64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32)
+    r = f(ctypes.addressof(a_vals), ctypes.addressof(b_vals), ctypes.addressof(out), 100)
+    assert list(out) == [22, 200, 66, 2]
+    assert r == (66 | (0 << 32))        # no f32 sign bits set in b
+    # pshufb reverses bytes with a constant-pool mask.
+    if cpu.has(cpu.SSSE3):
+        a = Assembler()
+        a.load(16, XMM0, RDI, 0)
+        a.sse_m(V.PSHUFB, XMM0, RIP, a.const_u128(int.from_bytes(bytes(range(15, -1, -1)), "little")))
+        a.store(16, XMM0, RSI, 0)
+        a.ret()
+        src = (ctypes.c_uint8 * 16)(*range(16))
+        dst = (ctypes.c_uint8 * 16)()
+        build(a, None, ctypes.c_void_p, ctypes.c_void_p)(ctypes.addressof(src), ctypes.addressof(dst))
+        assert list(dst) == list(range(15, -1, -1))

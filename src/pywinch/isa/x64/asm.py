@@ -64,6 +64,10 @@ Method index (``m`` = the trailing ``base, disp=0, index=NO_REG, scale=1``)
   ``roundss/roundsd(d, s, mode)``, ``cmpss/cmpsd(d, s, pred)``,
   ``cvtsi2ss/cvtsi2sd(src_size, x, g)``, ``cvttss2si/cvttsd2si(dst_size, g, x)``,
   ``movd(d, s)``, ``movq(d, s)`` (GPR<->XMM either way).
+* v128 (simd.py): the packed op constants of :mod:`.simd` with the generic
+  ``sse*`` methods, ``sse_shift_imm(op, x, n)``, ``pinsr(size, x, g, lane)``,
+  ``pinsr_m(size, x, lane, m)``, ``pextr(size, g, x, lane)``,
+  ``pextr_m(size, x, lane, m)``, ``movmskps/movmskpd/pmovmskb(g, x)``.
 * control (this module): ``new_label() -> label``, ``bind(label)``,
   ``jmp(label)``, ``jcc(cc, label)``, ``jmp_short``, ``jcc_short``,
   ``jmp_r(r)``, ``jmp_m(m)``, ``call(label)``, ``call_extern(key) -> at``,
@@ -93,6 +97,7 @@ from .gpr import (  # noqa: F401  (re-exported: the compiler imports the operati
     ADC, ADD, ALU_NAMES, AND, CMP, OR, RCL, RCR, ROL, ROR, SAR, SBB, SHIFT_NAMES, SHL, SHR, SUB, XOR, GprMixin,
 )
 from .regs import CC_NAMES, NO_REG, RIP, RSP
+from .simd import SimdMixin
 from .sse import SseMixin
 
 __all__ = [
@@ -129,7 +134,7 @@ def link_rel32(buf: bytearray, at: int, target: int) -> None:
 
 
 
-class Assembler(GprMixin, SseMixin):
+class Assembler(GprMixin, SseMixin, SimdMixin):
     """An x86-64 code buffer with labels, fixups and a constant pool.
 
     Public state: ``buf`` (the bytes so far; ``len(buf)`` is the current
