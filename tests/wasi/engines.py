@@ -33,10 +33,11 @@ class Run:
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     preopens: dict[str, str] = dataclasses.field(default_factory=dict)
     stdin: bytes | None = None
+    path: pathlib.Path | None = None      # the .wasm, when not tests/programs/<program>.wasm
 
     @property
     def wasm(self) -> pathlib.Path:
-        return PROGRAMS / f"{self.program}.wasm"
+        return self.path or PROGRAMS / f"{self.program}.wasm"
 
 
 def _configure(config, run: Run, io_dir: str) -> tuple[str, str]:
