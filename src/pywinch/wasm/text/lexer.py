@@ -22,31 +22,38 @@ from __future__ import annotations
 
 import bisect
 import re
-from itertools import accumulate
+from itertools import accumulate, chain
+from operator import itemgetter
 
 from ...errors import WatError
 
 _IDCHAR = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
-_STRBODY = r'(?:[^"\\\x00-\x1f\x7f]|\\(?:[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|[tnr"\'\\]))*'
+_STRBODY = r'(?:[^"\\\x00-\x1f\x7f]++|\\(?:[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|[tnr"\'\\]))*+'
 
 
 def _block_comment(depth: int) -> str:
     inner = r"(?:[^;(]|;(?!\))|\((?!;))"
     if depth > 1:
         inner = r"(?:[^;(]|;(?!\))|\((?!;)|" + _block_comment(depth - 1) + ")"
-    return r"\(;" + inner + r"*;\)"
+    return r"\(;" + inner + r"*+;\)"
 
 
-_SKIP = r"(?:[ \t\n\r]+|;;[^\n\r]*|" + _block_comment(3) + ")*"
+_SKIP = r"(?:[ \t\n\r]++|;;[^\n\r]*+|" + _block_comment(3) + ")*+"
+# Possessive quantifiers (Python 3.11) keep an unterminated string from
+# backtracking exponentially.
 # The token group: parens, a comment start the fast path could not take,
 # and atoms/strings (glued together they form one reserved token).
-_TOKEN = r"(\(;|\(|\)|(?:[" + _IDCHAR + r"]|\"" + _STRBODY + r"\")+)"
-_SCAN = re.compile("(" + _SKIP + ")" + _TOKEN)
+_TOKEN = r"(\(;|\(|\)|(?:[" + _IDCHAR + r"]++|\"" + _STRBODY + r"\")++)"
+# (skip, token, stray character): every position of the text is covered,
+# the empty match at the end takes the trailing whitespace.
+_SCAN = re.compile("(" + _SKIP + ")(?:" + _TOKEN + r"|([\s\S])|\Z)")
 _TRAILING = re.compile(_SKIP)
 _COMMENT_EDGE = re.compile(r"\(;|;\)")
 _STRING_RE = re.compile('"' + _STRBODY + '"')
 _STRING_PIECE = re.compile(r'"(' + _STRBODY + ')"')
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|(.))", re.S)
+_second = itemgetter(1)
+_third = itemgetter(2)
 _SIMPLE_ESC = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 
 
@@ -85,23 +92,21 @@ def tokenize(src: Source) -> tuple[list[str], list[int], list[int]]:
     pos = 0
     n = len(text)
     while True:
-        pairs = _SCAN.findall(text, pos)
-        lens = [len(a) + len(b) for a, b in pairs]
-        ends = list(accumulate(lens, initial=pos))
-        end = ends[-1]
-        starts = [e + len(a) for e, (a, _) in zip(ends, pairs)]
-        new = [b for _, b in pairs]
-        # findall skips what it cannot match: a gap means a stray character.
-        tail = _TRAILING.match(text, end).end()
-        gap_ok = tail == n
-        if not gap_ok or "(;" in new:
-            stop = _first_problem(text, pos, new, starts)
+        found = _SCAN.findall(text, pos)
+        # Running sum over (skip, token, stray, skip, ...): every third entry starts a token.
+        edges = list(accumulate(map(len, chain.from_iterable(found)), initial=pos))
+        starts = edges[1::3]
+        new = list(map(_second, found))
+        while new and not new[-1] and not found[len(new) - 1][2]:
+            new.pop()          # the empty matches at the end of the text
+        if any(map(_third, found)) or "(;" in new:
+            stop = _first_problem(src, found, new, starts)
             toks.extend(new[:stop[0]])
             offs.extend(starts[:stop[0]])
             pos = stop[1]
             continue
         toks.extend(new)
-        offs.extend(starts)
+        offs.extend(starts[:len(new)])
         break
     if "(@" in text:
         toks, offs = _drop_annotations(src, toks, offs)
@@ -109,30 +114,23 @@ def tokenize(src: Source) -> tuple[list[str], list[int], list[int]]:
     return toks, offs, match
 
 
-def _first_problem(text: str, pos: int, new: list[str], starts: list[int]) -> tuple[int, int]:
-    """Locate the first token the fast scan could not take.
+def _first_problem(src: Source, found, new: list[str], starts: list[int]) -> tuple[int, int]:
+    """Handle the first token the fast scan could not take.
 
     Returns (number of good tokens before it, offset to resume scanning at)
-    for a deeply nested block comment; raises WatError for anything else.
+    for a block comment nested too deep for the pattern; raises WatError for
+    a stray character (and so for unterminated strings and comments).
     """
-    src = Source(text)
-    expect = pos
-    for k, (tok, start) in enumerate(zip(new, starts)):
-        skip_end = _TRAILING.match(text, expect).end()
-        if skip_end != start:
-            _raise_bad_char(src, text, skip_end)
+    for k, (_, tok, bad) in enumerate(found):
+        if bad:
+            _raise_bad_char(src, src.text, starts[k])
         if tok == "(;":
-            return k, _skip_nested_comment(src, text, start)
-        expect = start + len(tok)
-    skip_end = _TRAILING.match(text, expect).end()
-    if skip_end < len(text):
-        if text.startswith("(;", skip_end):
-            return len(new), _skip_nested_comment(src, text, skip_end)
-        _raise_bad_char(src, text, skip_end)
-    return len(new), len(text)
+            return k, _skip_nested_comment(src, src.text, starts[k])
+    raise AssertionError("no problem found")   # pragma: no cover
 
 
 def _skip_nested_comment(src: Source, text: str, start: int) -> int:
+    # Comments nest: count openers and closers (strings do not hide them).
     depth = 0
     for m in _COMMENT_EDGE.finditer(text, start):
         depth += 1 if m.group() == "(;" else -1

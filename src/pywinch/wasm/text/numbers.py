@@ -5,6 +5,7 @@ Every function takes the token text and returns an int, or raises
 
 * integers come back as unsigned bit patterns of their width (``-1`` as i32
   is ``0xFFFFFFFF``), whether written signed or unsigned;
+* results are memoized (the suite repeats the same literals many times);
 * floats come back as raw IEEE bit patterns, so NaN payloads and ``-0.0``
   survive.  Decimal and hexadecimal literals round to nearest, ties to even,
   directly to the target width: f64 via CPython's correctly rounded
@@ -19,6 +20,7 @@ import math
 import re
 import struct
 from fractions import Fraction
+from functools import lru_cache
 
 _DEC = r"[0-9](?:_?[0-9])*"
 _HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
@@ -36,6 +38,7 @@ _pack_d = struct.Struct("<d").pack
 _unpack_Q = struct.Struct("<Q").unpack
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_int(tok: str, bits: int) -> int:
     """An ``iN`` literal (signed or unsigned range) as an unsigned N-bit pattern."""
     m = _INT_RE.fullmatch(tok)
@@ -60,6 +63,7 @@ def parse_int(tok: str, bits: int) -> int:
     return v
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_uint(tok: str, bits: int = 32) -> int:
     """An unsigned literal (indices, offsets, limits): no sign allowed."""
     m = _INT_RE.fullmatch(tok)
@@ -89,11 +93,13 @@ _F32 = (23, 127, 8)
 _F64 = (52, 1023, 11)
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_f32(tok: str) -> int:
     """An ``f32`` literal as its 32-bit pattern."""
     return _parse_float(tok, _F32)
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_f64(tok: str) -> int:
     """An ``f64`` literal as its 64-bit pattern."""
     return _parse_float(tok, _F64)
