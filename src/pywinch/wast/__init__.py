@@ -18,7 +18,7 @@ import time
 from .backend import FEATURES_2_0, Backend, Outcome, PywinchBackend, features_for
 from .runner import FileResult, Runner
 
-__all__ = ["main", "run_files", "add_arguments", "collect", "summary_line",
+__all__ = ["main", "run_files", "add_arguments", "collect", "summary_line", "BackendCache",
            "FileResult", "Runner", "Backend", "PywinchBackend", "Outcome", "FEATURES_2_0"]
 
 
@@ -39,33 +39,64 @@ def summary_line(results) -> str:
     return f"{passed} passed, {failed} failed"
 
 
+class BackendCache:
+    """One backend per distinct feature set; a set the runtime refuses is remembered as such."""
+
+    def __init__(self, factory=None, timeout: float = 10.0, base: dict | None = None):
+        self.factory = factory or PywinchBackend
+        self.timeout = timeout
+        self.base = base
+        self._made: dict = {}
+
+    def run(self, path: str, report=None) -> FileResult:
+        from .frontend import parse
+        features = features_for(path, self.base)
+        key = tuple(sorted(k for k, on in features.items() if on))
+        backend = self._made.get(key)
+        if backend is None:
+            try:
+                backend = self.factory(features=features, timeout=self.timeout)
+            except Exception as exc:    # e.g. a proposal the Config refuses: "not supported yet"
+                backend = exc
+            self._made[key] = backend
+        if isinstance(backend, Exception):
+            result = FileResult(path)
+            result.error = f"cannot configure the engine: {type(backend).__name__}: {backend}"
+            result.failed = 1
+            result.failures.append(f"{path}:0: {result.error}")
+            if report is not None:
+                report(result.failures[0])
+            return result
+        return Runner(backend, report=report).run_file(path, parse)
+
+    def close(self):
+        for b in self._made.values():
+            if not isinstance(b, Exception):
+                b.close()
+        self._made.clear()
+
+
 def run_files(paths, backend: Backend | None = None, report=print, verbose: bool = False,
               timeout: float = 10.0, features: dict | None = None) -> list[FileResult]:
     """Run scripts in order. Without ``backend``, each script runs on a pywinch engine with its
     feature set: ``features`` (default WebAssembly 2.0) plus its proposal's switch when it lives
     in the testsuite's ``proposals/<name>/``; one engine per distinct set."""
     from .frontend import parse
-    backends: dict = {}
+    cache = BackendCache(timeout=timeout, base=features)
     try:
         results = []
         for path in collect(paths):
             if backend is not None:
-                b = backend
+                result = Runner(backend, report=report).run_file(path, parse)
             else:
-                fs = features_for(path, features)
-                key = tuple(sorted(k for k, on in fs.items() if on))
-                b = backends.get(key)
-                if b is None:
-                    b = backends[key] = PywinchBackend(features=fs, timeout=timeout)
-            result = Runner(b, report=report).run_file(path, parse)
+                result = cache.run(path, report)
             results.append(result)
             if verbose and report is not None:
                 report(f"{result.path}: {result.passed} passed, {result.failed} failed "
                        f"({result.seconds:.2f}s)")
         return results
     finally:
-        for b in backends.values():
-            b.close()
+        cache.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -174,10 +174,8 @@ class WorkerPool:
 
 def worker_main(argv=None) -> int:
     import argparse
-    from . import FEATURES_2_0
-    from .backend import PywinchBackend, features_for
-    from .frontend import parse
-    from .runner import Runner
+    from . import FEATURES_2_0, BackendCache
+    from .backend import PywinchBackend
 
     ap = argparse.ArgumentParser(prog="python -m pywinch.wast.pool")
     ap.add_argument("--timeout", type=float, default=10.0)
@@ -197,21 +195,14 @@ def worker_main(argv=None) -> int:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     faulthandler.enable()
-    backends: dict = {}
+    cache = BackendCache(backend_class, timeout=args.timeout, base=base)
     try:
         for line in sys.stdin:
-            path = line.rstrip("\n")
-            features = features_for(path, base)
-            key = tuple(sorted(k for k, on in features.items() if on))
-            backend = backends.get(key)
-            if backend is None:
-                backend = backends[key] = backend_class(features=features, timeout=args.timeout)
-            result = Runner(backend).run_file(path, parse)
+            result = cache.run(line.rstrip("\n"))
             proto.write(json.dumps(_to_dict(result)) + "\n")
             proto.flush()
     finally:
-        for b in backends.values():
-            b.close()
+        cache.close()
     return 0
 
 
