@@ -53,6 +53,18 @@ int main(void) {
            !!(fst.fs_rights_base & __WASI_RIGHTS_FD_SEEK), !!(fst.fs_rights_base & __WASI_RIGHTS_FD_TELL));
     P("fd_tell stdout", __wasi_fd_tell(1, &pos));
     P("fd_write zero iovecs", __wasi_fd_write(1, &civ, 0, &n));
+    P("fd_filestat_get stdout", __wasi_fd_filestat_get(1, &st));
+    printf("%-40s %d\n", "  filetype", st.filetype);
+    P("fd_write stdin", __wasi_fd_write(0, &civ, 1, &n));
+    P("fd_read stdout", __wasi_fd_read(1, &iov, 1, &n));
+    P("fd_pread stdin", __wasi_fd_pread(0, &iov, 1, 0, &n));
+    P("fd_sync stdout", __wasi_fd_sync(1));
+    P("fd_datasync stdout", __wasi_fd_datasync(1));
+    P("fd_filestat_set_size stdout", __wasi_fd_filestat_set_size(1, 0));
+    P("fd_fdstat_get stdin", __wasi_fd_fdstat_get(0, &fst));
+    printf("%-40s %d %d\n", "  filetype flags", fst.fs_filetype, fst.fs_flags);
+    P("path_open relative to stdout", __wasi_path_open(1, 0, "x", 0, 0, 0, 0, &nfd));
+    P("fd_readdir stdout", __wasi_fd_readdir(1, (uint8_t *)buf, sizeof buf, 0, &n));
     printf("%-40s %d\n", "  nwritten", (int)n);
 
     printf("-- files\n");
@@ -178,6 +190,18 @@ int main(void) {
     P("fd_read on write-only fd", __wasi_fd_read(f, &iov, 1, &n));
     P("fd_close", __wasi_fd_close(f));
     P("unlink t.txt", __wasi_path_unlink_file(root, "t.txt"));
+
+    printf("-- preopen\n");
+    P("path_filestat_get .", __wasi_path_filestat_get(root, 0, ".", &st));
+    printf("%-40s %d\n", "  filetype", st.filetype);
+    P("fd_fdstat_get preopen", __wasi_fd_fdstat_get(root, &fst));
+    printf("%-40s %d\n", "  filetype", fst.fs_filetype);
+    P("fd_seek preopen", __wasi_fd_seek(root, 0, __WASI_WHENCE_CUR, &pos));
+    P("fd_renumber preopen to 10", __wasi_fd_renumber(root, 10));
+    P("fd_prestat_get 10", __wasi_fd_prestat_get(10, &ps));
+    P("path_open via 10", __wasi_path_open(root, 0, ".", __WASI_OFLAGS_DIRECTORY, 0, 0, 0, &nfd));
+    P("fd_close preopen", __wasi_fd_close(root));
+    P("path_open after close", __wasi_path_open(root, 0, ".", 0, 0, 0, 0, &nfd));
 
     printf("-- misc\n");
     P("sched_yield", __wasi_sched_yield());

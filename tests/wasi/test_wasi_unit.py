@@ -230,6 +230,10 @@ def test_stdio_is_a_stream_not_seekable(tmp_path):
     g = Guest(config)
     assert g.fd_seek(1, 0, C.WHENCE_CUR, g.alloc(8)) == C.ESPIPE
     assert g.fd_tell(1, g.alloc(8)) == C.ESPIPE
+    assert g.fd_sync(1) == C.EBADF and g.fd_filestat_set_size(1, 0) == C.EBADF
+    assert g.path_create_directory(1, *g.put(b"d")) == C.EBADF
+    st = g.alloc(64)
+    assert g.fd_filestat_get(1, st) == 0 and g.mem[st + 16] == C.FILETYPE_UNKNOWN
     g.write(1, b"hi")
     g.ctx.close()
     assert (tmp_path / "out").read_bytes() == b"hi"

@@ -152,19 +152,17 @@ class FdOps:
 
     # --- durability and space ------------------------------------------------
     def fd_sync(self, mem, fd):
-        entry = self.fds.get(fd, C.RIGHT_FD_SYNC)
-        if entry.host_fd is not None:
-            os.fsync(entry.host_fd)
+        entry = self.fds.get_file(fd, C.RIGHT_FD_SYNC)
+        os.fsync(entry.host_fd)
         return 0
 
     def fd_datasync(self, mem, fd):
-        entry = self.fds.get(fd, C.RIGHT_FD_DATASYNC)
-        if entry.host_fd is not None:
-            (getattr(os, "fdatasync", None) or os.fsync)(entry.host_fd)
+        entry = self.fds.get_file(fd, C.RIGHT_FD_DATASYNC)
+        (getattr(os, "fdatasync", None) or os.fsync)(entry.host_fd)
         return 0
 
     def fd_advise(self, mem, fd, offset, length, advice):
-        entry = self.fds.get(fd, C.RIGHT_FD_ADVISE)
+        entry = self.fds.get_file(fd, C.RIGHT_FD_ADVISE)
         offset, length, advice = offset & U64, length & U64, advice & U32
         if advice > C.ADVICE_MAX or offset >> 63 or length >> 63:
             raise WasiErrno(C.EINVAL)
@@ -180,7 +178,7 @@ class FdOps:
         return 0
 
     def fd_allocate(self, mem, fd, offset, length):
-        entry = self.fds.get(fd, C.RIGHT_FD_ALLOCATE)
+        entry = self.fds.get_file(fd, C.RIGHT_FD_ALLOCATE)
         offset, length = offset & U64, length & U64
         if entry.filetype != C.FILETYPE_REGULAR_FILE:
             raise WasiErrno(C.EBADF if entry.is_dir else C.ESPIPE)
@@ -268,17 +266,17 @@ class FdOps:
     # --- metadata ------------------------------------------------------------
     def fd_filestat_get(self, mem, fd, stat_ptr):
         entry = self.fds.get(fd, C.RIGHT_FD_FILESTAT_GET)
-        check(mem, stat_ptr, C.SIZE_FILESTAT)
-        if entry.host_fd is None:
-            # A Python-side stream: a character device with nothing known.
-            ptr = check(mem, stat_ptr, C.SIZE_FILESTAT)
-            _filestat.pack_into(mem, ptr, 0, 0, C.FILETYPE_CHARACTER_DEVICE, 1, 0, 0, 0, 0)
+        ptr = check(mem, stat_ptr, C.SIZE_FILESTAT)
+        if entry.stream:
+            # Stdio is a stream whatever the host redirected it to: only its
+            # type is known (Wasmtime reports the same zeros).
+            _filestat.pack_into(mem, ptr, 0, 0, entry.filetype, 0, 0, 0, 0, 0)
             return 0
         pack_filestat(mem, stat_ptr, os.fstat(entry.host_fd))
         return 0
 
     def fd_filestat_set_size(self, mem, fd, size):
-        entry = self.fds.get(fd, C.RIGHT_FD_FILESTAT_SET_SIZE)
+        entry = self.fds.get_file(fd, C.RIGHT_FD_FILESTAT_SET_SIZE)
         size &= U64
         if size >> 63:
             raise WasiErrno(C.EFBIG)
@@ -288,9 +286,7 @@ class FdOps:
         return 0
 
     def fd_filestat_set_times(self, mem, fd, atim, mtim, fstflags):
-        entry = self.fds.get(fd, C.RIGHT_FD_FILESTAT_SET_TIMES)
-        if entry.host_fd is None:
-            raise WasiErrno(C.EBADF)
+        entry = self.fds.get_file(fd, C.RIGHT_FD_FILESTAT_SET_TIMES)
         if not entry.mutable:
             raise WasiErrno(C.EPERM)
         times = utime_ns(os.fstat(entry.host_fd), atim, mtim, fstflags & 0xFFFF)

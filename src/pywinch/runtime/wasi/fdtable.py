@@ -104,7 +104,15 @@ class FdTable:
         """A directory entry: paths are resolved under it (ENOTDIR otherwise)."""
         entry = self.get(fd, rights)
         if not entry.is_dir:
-            raise WasiErrno(C.ENOTDIR)
+            raise WasiErrno(C.EBADF if entry.stream else C.ENOTDIR)
+        return entry
+
+    def get_file(self, fd: int, rights: int = 0) -> FileDesc:
+        """An entry for an operation on file contents or metadata (sync,
+        truncate, times...): stdio streams have none (EBADF, as Wasmtime)."""
+        entry = self.get(fd, rights)
+        if entry.stream:
+            raise WasiErrno(C.EBADF)
         return entry
 
     def insert(self, entry: FileDesc) -> int:
