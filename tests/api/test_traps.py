@@ -215,3 +215,27 @@ def test_epoch_interrupt_from_another_thread(compiled):
         spin(store)
     assert e.value.code == TrapCode.INTERRUPT
     assert time.monotonic() - t0 < 10
+
+
+CTRL_C = r"""
+import os, signal, threading, time, pywinch as w
+e = w.Engine(); s = w.Store(e)
+ex = w.Instance(s, w.Module(e, '(module (func (export "spin") (loop (br 0)))'
+                               ' (func (export "one") (result i32) i32.const 1))'), []).exports(s)
+threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    ex["spin"](s)
+    print("returned")
+except KeyboardInterrupt:
+    print("interrupted")
+print(ex["one"](s))
+time.sleep(0.2)
+print("done")
+"""
+
+
+def test_ctrl_c_interrupts_a_running_call():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", CTRL_C], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["interrupted", "1", "done"], r.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from ..runtime import interrupt
 from ..runtime.store import StoreState
 from .engine import Engine
 
@@ -27,6 +28,7 @@ class Store:
         st.wrap_func = lambda addr: me()._wrap_func(addr)
         self._linker_cache: dict = {}
         self._wasi = None
+        interrupt.watch(st)
 
     def _wrap_func(self, addr: int):
         if not addr:

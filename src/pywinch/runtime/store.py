@@ -92,6 +92,7 @@ class StoreState:
 
     __slots__ = ("engine", "limits", "lq", "externs", "extern_ids", "next_handle", "funcs",
                  "instances", "keep", "pending", "limiter", "api_funcs", "owner", "wrap_func",
+                 "interrupted", "saved_deadline",
                  "__weakref__")
 
     def __init__(self, engine: EngineState):
@@ -102,6 +103,8 @@ class StoreState:
         # Wasmtime's defaults: with epochs on, the deadline is the current epoch
         # (trap at once until set); with fuel on, the tank starts empty.
         lq[_Q_DEADLINE] = engine.epoch.q[0] if engine.epoch_interruption else U64_MAX
+        self.interrupted = False      # Ctrl-C turned the deadline to 0 (see interrupt.py)
+        self.saved_deadline = 0
         lq[_Q_FUEL] = 0
         self.externs: dict[int, object] = {}
         self.extern_ids: dict[int, int] = {}
@@ -166,7 +169,10 @@ class StoreState:
         return 0
 
     def set_epoch_deadline(self, ticks: int) -> None:
-        self.lq[_Q_DEADLINE] = (self.engine.epoch.q[0] + ticks) & U64_MAX
+        # Without Config.epoch_interruption the deadline stays at "never": the
+        # epoch checks compiled code always has then serve only Ctrl-C.
+        if self.engine.epoch_interruption:
+            self.lq[_Q_DEADLINE] = (self.engine.epoch.q[0] + ticks) & U64_MAX
 
     # --- trap state ------------------------------------------------------------
     def take_trap(self) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ import bisect
 import ctypes
 import threading
 
+from .. import vmoffsets as vo
 from ..errors import Trap, TrapCode
 
 _lock = threading.Lock()
@@ -97,6 +98,10 @@ def make_trap(code: int, pc: int, fp: int) -> Trap:
 def raise_trap(state) -> None:
     """Raise what the last call left in ``state`` (a StoreState): a host exception or a Trap."""
     code, pc, fp = state.take_trap()
+    if code == TrapCode.INTERRUPT and state.interrupted:
+        state.interrupted = False
+        state.lq[vo.LIMITS_EPOCH_DEADLINE >> 3] = state.saved_deadline
+        raise KeyboardInterrupt
     if code == TrapCode.HOST_EXCEPTION or (code == 0 and state.pending is not None):
         exc = state.pending
         state.pending = None

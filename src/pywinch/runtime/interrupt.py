@@ -1,0 +1,101 @@
+"""Ctrl-C during a long Wasm call raises KeyboardInterrupt.
+
+While Wasm runs, the main thread is in native code with the GIL released, so
+Python's SIGINT handler cannot run.  CPython's C-level handler still writes
+the signal number to the *wakeup fd*; a daemon thread reads it and, for every
+store currently inside Wasm, sets the epoch deadline to 0.  Compiled code
+checks the epoch at function entries and loop headers (the API always emits
+those checks), so the call traps with INTERRUPT within a few instructions;
+the store turns that trap into KeyboardInterrupt.  Our Python-level handler
+then swallows the SIGINT that was already delivered this way, so it is
+raised once.
+
+Installed only from the main thread, only over Python's default SIGINT
+handler and only when no wakeup fd is in use (asyncio sets its own).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import weakref
+
+from .. import vmoffsets as vo
+
+_Q_ENTRY_SP = vo.LIMITS_ENTRY_SP >> 3
+_Q_DEADLINE = vo.LIMITS_EPOCH_DEADLINE >> 3
+
+_stores: "weakref.WeakSet" = weakref.WeakSet()
+_lock = threading.Lock()
+_installed = False
+_absorbed = 0
+
+
+def watch(state) -> None:
+    """Make ``state`` (a StoreState) interruptible by Ctrl-C."""
+    _stores.add(state)
+    if not _installed:
+        _install()
+
+
+def _install() -> None:
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True          # try once, whatever happens
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        try:
+            previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            os.close(r)
+            os.close(w)
+            return
+        if previous != -1:
+            signal.set_wakeup_fd(previous)
+            os.close(r)
+            os.close(w)
+            return
+        signal.signal(signal.SIGINT, _on_sigint)
+        threading.Thread(target=_watcher, args=(r,), name="pywinch-sigint", daemon=True).start()
+
+
+def _on_sigint(signum, frame):
+    global _absorbed
+    with _lock:
+        if _absorbed:
+            _absorbed -= 1
+            return
+    signal.default_int_handler(signum, frame)
+
+
+def _watcher(fd: int) -> None:
+    global _absorbed
+    while True:
+        try:
+            data = os.read(fd, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        for sig in data:
+            if sig != signal.SIGINT:
+                continue
+            hit = False
+            for st in list(_stores):
+                lq = st.lq
+                if lq[_Q_ENTRY_SP]:
+                    if not st.interrupted:
+                        st.saved_deadline = lq[_Q_DEADLINE]
+                    st.interrupted = True
+                    lq[_Q_DEADLINE] = 0
+                    hit = True
+            if hit:
+                with _lock:
+                    _absorbed += 1
