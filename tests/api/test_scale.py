@@ -70,3 +70,19 @@ def test_serialize_roundtrip_and_corruption(compiled, engine):
     flipped[-1] ^= 0xFF
     with pytest.raises(wasm.WasmError):
         wasm.Module.deserialize(engine, bytes(flipped))
+
+
+def test_serialized_fuel_setting_must_match(compiled):
+    cfg = wasm.Config()
+    cfg.consume_fuel = True
+    fuel_engine = wasm.Engine(cfg)
+    module = compiled(fuel_engine, MOD)
+    with pytest.raises(wasm.WasmError, match="consume_fuel"):
+        wasm.Module.deserialize(wasm.Engine(), module.serialize())
+    clone = pickle.loads(pickle.dumps(module))
+    assert clone.engine.config.consume_fuel
+    store = wasm.Store(clone.engine)
+    store.set_fuel(1000)
+    assert wasm.Instance(store, clone, []).exports(store)["f"](store, 1) == 2
+    with pytest.raises(wasm.WasmError):
+        wasm.Instance(wasm.Store(wasm.Engine()), module, [])

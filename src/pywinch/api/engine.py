@@ -68,7 +68,7 @@ class Config:
 class Engine:
     """Compilation settings and code shared by stores; ``increment_epoch`` works from any thread."""
 
-    _default = None
+    _defaults: dict = {}
     _default_lock = threading.Lock()
 
     def __init__(self, config: Config | None = None):
@@ -92,12 +92,15 @@ class Engine:
         return False
 
     @classmethod
-    def default(cls) -> "Engine":
+    def default(cls, consume_fuel: bool = False) -> "Engine":
         """A process-wide engine with the default Config (used when unpickling modules)."""
         with cls._default_lock:
-            if cls._default is None:
-                cls._default = cls()
-            return cls._default
+            e = cls._defaults.get(consume_fuel)
+            if e is None:
+                config = Config()
+                config.consume_fuel = consume_fuel
+                e = cls._defaults[consume_fuel] = cls(config)
+            return e
 
     def _wasm_to_native(self, key: tuple) -> int:
         """Address of the wasm-to-native trampoline for signature ``key`` (engine-wide cache)."""

@@ -30,6 +30,10 @@ class Instance:
             raise TypeError("expected a Store")
         if not isinstance(module, Module):
             raise TypeError("expected a Module")
+        if module.engine is not store.engine and \
+                bool(module.engine.config.consume_fuel) != bool(store.engine.config.consume_fuel):
+            from ..errors import WasmError
+            raise WasmError("the module and the store come from engines with different consume_fuel settings")
         try:
             externs = [unwrap_extern(store, i) for i in imports]
         except TypeError as e:

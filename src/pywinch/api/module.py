@@ -15,7 +15,9 @@ from . import compiler
 from .engine import Engine
 from .types import ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
 
-_SER_MAGIC = b"PYWMOD\x00\x01"
+_SER_MAGIC = b"PYWMOD\x00\x02"
+_HEADER = struct.Struct("<8sIIQ")      # magic, flags, reserved, length of the Wasm binary
+_FLAG_FUEL = 1                         # compiled with fuel checks (Config.consume_fuel)
 
 
 def _to_binary(wasm) -> bytes:
@@ -67,18 +69,23 @@ class Module:
     def serialize(self) -> bytearray:
         """Machine code and module, loadable by :meth:`deserialize` without compiling."""
         code = self._compiled.serialize()
-        return bytearray(_SER_MAGIC + struct.pack("<Q", len(self._binary)) + self._binary + code)
+        flags = _FLAG_FUEL if self.engine.config.consume_fuel else 0
+        return bytearray(_HEADER.pack(_SER_MAGIC, flags, 0, len(self._binary)) + self._binary + code)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":
         data = bytes(encoded)
-        if data[:8] != _SER_MAGIC or len(data) < 16:
-            raise WasmError("not a serialized pywinch module")
-        (n,) = struct.unpack_from("<Q", data, 8)
-        if 16 + n > len(data):
+        if len(data) < _HEADER.size or data[:8] != _SER_MAGIC:
+            raise WasmError("not a serialized pywinch module (or one of another version)")
+        _, flags, _, n = _HEADER.unpack_from(data)
+        h = _HEADER.size
+        if h + n > len(data):
             raise WasmError("serialized module is truncated")
-        binary = data[16:16 + n]
-        compiled = CompiledModule.deserialize(data[16 + n:])
+        if bool(flags & _FLAG_FUEL) != bool(engine.config.consume_fuel):
+            raise WasmError("serialized module was compiled with a different Config.consume_fuel "
+                            "than this engine's")
+        binary = data[h:h + n]
+        compiled = CompiledModule.deserialize(data[h + n:])
         try:
             m = decode_module(binary)
         except MalformedError as e:
@@ -132,4 +139,5 @@ class Module:
 
 
 def _unpickle(data: bytes) -> Module:
-    return Module.deserialize(Engine.default(), data)
+    fuel = len(data) >= _HEADER.size and bool(_HEADER.unpack_from(data)[1] & _FLAG_FUEL)
+    return Module.deserialize(Engine.default(consume_fuel=fuel), data)
