@@ -607,3 +607,22 @@ def test_fd_allocate_and_set_size(box):
     assert g.fd_filestat_set_size(f, 10) == 0
     assert os.path.getsize(box / "f") == 10
     assert g.fd_allocate(3, 0, 10) == C.EBADF
+
+
+def test_signatures_match_wasmtime():
+    """A module importing all 46 functions with pywinch's signatures links
+    against Wasmtime's preview1 (any mismatch fails instantiation)."""
+    wasmtime = pytest.importorskip("wasmtime")
+    names = {0x7F: "i32", 0x7E: "i64"}
+    imports = []
+    for name, (params, results) in SIGNATURES.items():
+        p = " ".join(names[t] for t in params)
+        r = " ".join(names[t] for t in results)
+        imports.append(f'(import "wasi_snapshot_preview1" "{name}" (func (param {p}) (result {r})))')
+    wat = "(module " + " ".join(imports) + ' (memory (export "memory") 1))'
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    linker.instantiate(store, wasmtime.Module(engine, wat))

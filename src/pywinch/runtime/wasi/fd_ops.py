@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import time
 
 from . import constants as C
 from .fdtable import FileDesc, filetype_of_mode
@@ -39,7 +40,6 @@ def utime_ns(current: os.stat_result, atim: int, mtim: int, fstflags: int):
     if fstflags & ~15 or (fstflags & C.FSTFLAGS_ATIM and fstflags & C.FSTFLAGS_ATIM_NOW) \
             or (fstflags & C.FSTFLAGS_MTIM and fstflags & C.FSTFLAGS_MTIM_NOW):
         raise WasiErrno(C.EINVAL)
-    import time
     now = time.time_ns()
     a = (atim & U64 if fstflags & C.FSTFLAGS_ATIM else
          now if fstflags & C.FSTFLAGS_ATIM_NOW else current.st_atime_ns)
