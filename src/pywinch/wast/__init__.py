@@ -69,6 +69,10 @@ class BackendCache:
             return result
         return Runner(backend, report=report).run_file(path, parse)
 
+    def notes(self) -> list[str]:
+        """Limitations the backends found while configuring (no epoch interruption...)."""
+        return [n for b in self._made.values() if not isinstance(b, Exception) for n in b.notes]
+
     def close(self):
         for b in self._made.values():
             if not isinstance(b, Exception):
@@ -94,6 +98,9 @@ def run_files(paths, backend: Backend | None = None, report=print, verbose: bool
             if verbose and report is not None:
                 report(f"{result.path}: {result.passed} passed, {result.failed} failed "
                        f"({result.seconds:.2f}s)")
+        if verbose and report is not None:
+            for note in cache.notes():
+                report(f"note: {note}")
         return results
     finally:
         cache.close()

@@ -268,27 +268,31 @@ class PywinchSession(ApiSession):
     """Calls go through pywinch's generic array-call path with raw bit patterns, so signalling
     NaNs and v128 cross the boundary exactly (a Python float would quiet an f32 sNaN)."""
 
+    def __init__(self, backend):
+        super().__init__(backend)
+        # pywinch internals: the generic call path and raw value conversion (the public
+        # Func.__call__ converts through Python floats)
+        from pywinch.api.values import from_raw, to_raw
+        from pywinch.runtime import values as rv
+        from pywinch.runtime.call import call_raw
+        from pywinch.wasm.binary import decode_module
+        self._call_raw = call_raw
+        self._from_raw = from_raw
+        self._to_raw = to_raw
+        self._decode = decode_module
+        self._names = rv.NAMES
+        self._codes = rv.BY_NAME
+        self._refs = frozenset(rv.REF_TYPES)
+
     def compile(self, binary: bytes):
         # Module() reads bytes without the magic as WAT text (b"" is an empty module there);
         # a script's binary module must be judged as binary, so the decoder sees it first.
         if binary[:4] != b"\0asm":
-            from pywinch.wasm.binary import decode_module
             try:
-                decode_module(binary)
+                self._decode(binary)
             except Exception as exc:
                 raise self.backend.classify(exc, "compile") from None
         return super().compile(binary)
-
-    def __init__(self, backend):
-        super().__init__(backend)
-        from pywinch.api.values import from_raw
-        from pywinch.runtime import values as rv
-        from pywinch.runtime.call import call_raw
-        self._call_raw = call_raw
-        self._from_raw = from_raw
-        self._names = rv.NAMES
-        self._codes = rv.BY_NAME
-        self._refs = frozenset(rv.REF_TYPES)
 
     def call(self, func, args: list) -> list:
         ptypes, rtypes = func._key
@@ -308,8 +312,7 @@ class PywinchSession(ApiSession):
             # a host function exported again: no array-call trampoline; Python values are exact here
             out = func(self.store, *[self._from_raw(state, t, r) for t, r in zip(ptypes, raw)])
             out = () if not rtypes else (out,) if len(rtypes) == 1 else out
-            from pywinch.api.values import to_raw
-            raw_out = [to_raw(state, t, v) for t, v in zip(rtypes, out)]
+            raw_out = [self._to_raw(state, t, v) for t, v in zip(rtypes, out)]
         else:
             raw_out = self._call_raw(state, func._funcref, ptypes, rtypes, raw)
         names = self._names
