@@ -31,6 +31,8 @@ SPACES = ("func", "table", "memory", "global", "type", "elem", "data")
 _IMPORT_KIND = {"func": 0, "table": 1, "memory": 2, "global": 3}
 _DEFINABLE = ("func", "table", "memory", "global")
 _PAGE = 65536
+_SPACE_WORDS = {"func": "function", "table": "table", "memory": "memory", "global": "global",
+                "type": "type", "elem": "elem segment", "data": "data segment"}
 
 
 class ModuleCompiler:
@@ -122,9 +124,9 @@ class ModuleCompiler:
         if t[0] == "$":
             idx = self.ids[space].get(t)
             if idx is None:
-                raise self.err(f"unknown {space} {t}", i)
+                raise self.err(f"unknown {_SPACE_WORDS[space]} {t}", i)
             return idx
-        return self.uint(i, f"{space} index")
+        return self.uint(i, f"{_SPACE_WORDS[space]} index")
 
     def memory64(self, mem: int) -> bool:
         return False
@@ -324,7 +326,7 @@ class ModuleCompiler:
         if ident is not None:
             table = self.ids[space]
             if ident in table:
-                raise self.err(f"duplicate {space} {ident}", i)
+                raise self.err(f"duplicate {_SPACE_WORDS[space]} {ident}", i)
             table[ident] = idx
             self.names.add(space, idx, ident)
 
@@ -566,8 +568,6 @@ class ModuleCompiler:
         toks = self.toks
         out = bytearray()
         count = 0
-        if rt is None or not allow_bare and False:
-            pass
         if toks[j] == "(" or (rt is not None and not allow_bare):
             # expressions: (item instr*) or one folded instruction each
             while j < end:
