@@ -626,3 +626,17 @@ def test_signatures_match_wasmtime():
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
     linker.instantiate(store, wasmtime.Module(engine, wat))
+
+
+def test_resolve_is_linear_in_path_length(box):
+    # A hostile guest may pass a path of many components: the walk must stay
+    # linear (a quadratic scan of what remains would hang here).
+    (box / "sub").mkdir()
+    base = os.open(box, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        t0 = time.monotonic()
+        with resolve(base, "./" * 300_000 + "sub/" + "./" * 300_000, True) as where:
+            assert where.name == "sub"
+        assert time.monotonic() - t0 < 3
+    finally:
+        os.close(base)

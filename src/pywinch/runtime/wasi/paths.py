@@ -64,6 +64,9 @@ def resolve(base_fd: int, path: str, follow: bool) -> Resolved:
     follow = follow or trailing
     pending = path.split("/")
     pending.reverse()             # a stack: pending[-1] is the next component
+    # How many components still to walk are real names (not "" or "."): the
+    # current one is the last exactly when none is left, known in O(1).
+    names_left = _count_names(pending)
     stack = [base_fd]             # directories walked; stack[0] is not ours to close
     links = 0
     name = "."
@@ -72,12 +75,13 @@ def resolve(base_fd: int, path: str, follow: bool) -> Resolved:
             comp = pending.pop()
             if comp == "" or comp == ".":
                 continue
+            names_left -= 1
             if comp == "..":
                 if len(stack) == 1:
                     raise WasiErrno(C.EPERM)
                 os.close(stack.pop())
                 continue
-            last = _only_dots(pending)
+            last = names_left == 0
             if last and not follow:
                 name = comp
                 break
@@ -100,6 +104,7 @@ def resolve(base_fd: int, path: str, follow: bool) -> Resolved:
                 parts = target.split("/")
                 parts.reverse()
                 pending.extend(parts)
+                names_left += _count_names(parts)
                 continue
             if last:
                 name = comp
@@ -115,8 +120,5 @@ def resolve(base_fd: int, path: str, follow: bool) -> Resolved:
     return Resolved(stack[-1], name, trailing, owned)
 
 
-def _only_dots(pending: list[str]) -> bool:
-    for comp in pending:
-        if comp != "" and comp != ".":
-            return False
-    return True
+def _count_names(parts: list[str]) -> int:
+    return len(parts) - parts.count("") - parts.count(".")
