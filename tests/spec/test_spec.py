@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from suite import params, top_level
+from spec_files import params, top_level
 
 CORE, SIMD = top_level()
 JOBS = int(os.environ.get("PYWINCH_SPEC_JOBS", "2"))

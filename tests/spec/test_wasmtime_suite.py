@@ -15,7 +15,7 @@ pytest.importorskip("wasmtime")
 
 from pywinch.wast.runner import Runner
 
-from suite import params, top_level
+from spec_files import params, top_level
 import wasmtools_json
 from wasmtime_backend import WasmtimeBackend, wat2wasm
 
