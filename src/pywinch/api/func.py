@@ -35,6 +35,7 @@ _RANGE = {rv.I32: ("-0x80000000", "0xFFFFFFFF"), rv.I64: ("-0x8000000000000000",
 _MISSING = object()
 _protos: dict = {}
 _fast_classes: dict = {}
+_array_classes: dict = {}
 
 
 def _untyped(key) -> bool:
@@ -57,6 +58,9 @@ def _native_proto(key):
     return p
 
 
+_ARRAY_PROTO = ctypes.CFUNCTYPE(None)
+
+
 def _has_fast_path(key) -> bool:
     params, results = key
     return (len(results) <= 1 and all(t in _NATIVE_ARG for t in params)
@@ -67,7 +71,7 @@ class Func:
     """A function: exported by an instance, or defined by the host from a Python callable."""
 
     __slots__ = ("_store", "_state", "_funcref", "_key", "_host", "_fn", "_code", "_vmctx",
-                 "_lq", "__weakref__")
+                 "_lq", "_afn", "_buf", "_bufp", "_vQ", "_vq", "_vi", "_vf", "_vd", "__weakref__")
 
     def __init__(self, store, ty: FuncType, func: Callable, access_caller: bool = False):
         from .store import Store
@@ -105,7 +109,26 @@ class Func:
             self._vmctx = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_VMCTX))
             if native and _has_fast_path(key):
                 self._fn = _native_proto(key)(native)
+            array = sysmem.read_u64(addr + vo.FUNCREF_ARRAY_CALL)
+            if self._fn is not None and _untyped(key):
                 self.__class__ = _fast_class(key)
+            elif array:
+                self._setup_array(key, array)
+
+    def _setup_array(self, key, array_call: int) -> None:
+        """The array path with a buffer of its own and typed views of it: writing an
+        argument is one memoryview store, and ctypes converts nothing (its four
+        arguments are ready-made pointer objects).  Reusing one buffer is safe under
+        re-entrancy: a call consumes its arguments on entry and writes its results
+        on exit, strictly nested."""
+        n = max(len(key[0]), len(key[1]), 1)
+        buf = (ctypes.c_uint64 * (2 * n))()
+        b = memoryview(buf).cast("B")
+        self._buf = buf
+        self._bufp = c_void_p(ctypes.addressof(buf))
+        self._vQ, self._vq, self._vi, self._vf, self._vd = (b.cast(c) for c in "Qqifd")
+        self._afn = _ARRAY_PROTO(array_call)
+        self.__class__ = _array_class(key)
 
     @classmethod
     def _from_funcref(cls, store, addr: int) -> "Func":
@@ -228,6 +251,88 @@ def _fast_class(key):
     cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],
                                  "__module__": Func.__module__, "__qualname__": "Func"})
     _fast_classes[key] = cls
+    return cls
+
+
+# Where an argument or result of each type lives in the views of a value buffer:
+# (view attribute, index multiplier per 16-byte slot).
+_SLOT_VIEW = {rv.I32: ("_vi", 4), rv.I64: ("_vq", 2), rv.F32: ("_vf", 4), rv.F64: ("_vd", 2)}
+
+
+def _array_class(key):
+    """A Func subclass whose ``__call__`` goes through the array-to-wasm trampoline
+    with the Func's own value buffer (any signature: multi-value, v128, refs)."""
+    cls = _array_classes.get(key)
+    if cls is not None:
+        return cls
+    params, results = key
+    n = len(params)
+    names = [f"a{i}" for i in range(n)]
+    sig = "".join(f", {a}=_M" for a in names)
+    lines = [f"def __call__(self, store{sig}, *extra):"]
+    if n:
+        lines.append(f"    if {names[-1]} is _M or extra:")
+        lines.append(f"        return self._call(store, tuple(a for a in ({', '.join(names)},) if a is not _M) + extra)")
+    else:
+        lines.append("    if extra:")
+        lines.append("        return self._call(store, extra)")
+    used = set()
+    body = []
+    for i, (a, t) in enumerate(zip(names, params)):
+        if t in _SLOT_VIEW:
+            view, k = _SLOT_VIEW[t]
+            used.add(view)
+            body.append(f"        {view}[{k * i}] = {a}")
+        elif t == rv.V128:
+            used.add("_vQ")
+            body.append(f"        if not -(1 << 127) <= {a} <= _M128: raise ValueError")
+            body.append(f"        _vQ[{2 * i}] = {a} & _M64")
+            body.append(f"        _vQ[{2 * i + 1}] = ({a} >> 64) & _M64")
+        elif t == rv.FUNCREF:
+            used.add("_vQ")
+            body.append(f"        _vQ[{2 * i}] = self._state.func_to_raw({a})")
+        else:
+            used.add("_vQ")
+            body.append(f"        if {a}.__class__ is _Val: raise TypeError")   # unwrapped by _call
+            body.append(f"        _vQ[{2 * i}] = self._state.extern_to_raw({a})")
+    outs = []
+    for k, t in enumerate(results):
+        if t in _SLOT_VIEW:
+            view, m = _SLOT_VIEW[t]
+            used.add(view)
+            outs.append(f"{view}[{m * k}]")
+        elif t == rv.V128:
+            used.add("_vQ")
+            outs.append(f"(_vQ[{2 * k}] | (_vQ[{2 * k + 1}] << 64))")
+        elif t == rv.FUNCREF:
+            used.add("_vQ")
+            outs.append(f"self._state.wrap_func(_vQ[{2 * k}])")
+        else:
+            used.add("_vQ")
+            outs.append(f"self._state.raw_to_extern(_vQ[{2 * k}])")
+    for view in sorted(used):
+        lines.append(f"    {view} = self.{view}")
+    if body:
+        lines.append("    try:")
+        lines.extend(body)
+        lines.append("    except (TypeError, ValueError, OverflowError):")
+        lines.append(f"        return self._call(store, ({', '.join(names)}{',' if n else ''}))")
+    lines.append("    self._afn(self._code, self._vmctx, self._vmctx, self._bufp)")
+    lines.append("    if self._lq[_TRAP]:")
+    lines.append("        _raise(self._state)")
+    if not outs:
+        lines.append("    return None")
+    elif len(outs) == 1:
+        lines.append(f"    return {outs[0]}")
+    else:
+        lines.append(f"    return [{', '.join(outs)}]")
+    from .values import Val
+    ns = {"_M": _MISSING, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap, "_Val": Val,
+          "_M64": 0xFFFFFFFFFFFFFFFF, "_M128": (1 << 128) - 1}
+    exec("\n".join(lines), ns)
+    cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],
+                                 "__module__": Func.__module__, "__qualname__": "Func"})
+    _array_classes[key] = cls
     return cls
 
 
