@@ -227,3 +227,13 @@ def test_each_failure_is_one_line(backend):
     result, lines = run(backend, cmds)
     assert result.failed == 1 and len(lines) == 1 and "\n" not in lines[0]
     assert "incompatible import type" in lines[0] and "Caused by" in lines[0]
+
+
+def test_strict_messages_compare_module_errors(backend):
+    bad = ModuleSource("binary", wat2wasm("(module (func (result i32) i64.const 0))"))
+    cmds = [Command("assert_invalid", 1, source=bad, message="type mismatch"),
+            Command("assert_invalid", 2, source=bad, message="unknown table")]
+    result, lines = run(backend, cmds)
+    assert result.failed == 0
+    result, lines = run(backend, cmds, strict_messages=True)
+    assert [int(l.split(":")[1]) for l in lines] == [2]

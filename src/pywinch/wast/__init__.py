@@ -42,8 +42,10 @@ def summary_line(results) -> str:
 class BackendCache:
     """One backend per distinct feature set; a set the runtime refuses is remembered as such."""
 
-    def __init__(self, factory=None, timeout: float = 10.0, base: dict | None = None):
+    def __init__(self, factory=None, timeout: float = 10.0, base: dict | None = None,
+                 strict_messages: bool = False):
         self.factory = factory or PywinchBackend
+        self.strict_messages = strict_messages
         self.timeout = timeout
         self.base = base
         self._made: dict = {}
@@ -67,7 +69,7 @@ class BackendCache:
             if report is not None:
                 report(result.failures[0])
             return result
-        return Runner(backend, report=report).run_file(path, parse)
+        return Runner(backend, report=report, strict_messages=self.strict_messages).run_file(path, parse)
 
     def notes(self) -> list[str]:
         """Limitations the backends found while configuring (no epoch interruption...)."""
@@ -81,17 +83,18 @@ class BackendCache:
 
 
 def run_files(paths, backend: Backend | None = None, report=print, verbose: bool = False,
-              timeout: float = 10.0, features: dict | None = None) -> list[FileResult]:
+              timeout: float = 10.0, features: dict | None = None,
+              strict_messages: bool = False) -> list[FileResult]:
     """Run scripts in order. Without ``backend``, each script runs on a pywinch engine with its
     feature set: ``features`` (default WebAssembly 2.0) plus its proposal's switch when it lives
     in the testsuite's ``proposals/<name>/``; one engine per distinct set."""
     from .frontend import parse
-    cache = BackendCache(timeout=timeout, base=features)
+    cache = BackendCache(timeout=timeout, base=features, strict_messages=strict_messages)
     try:
         results = []
         for path in collect(paths):
             if backend is not None:
-                result = Runner(backend, report=report).run_file(path, parse)
+                result = Runner(backend, report=report, strict_messages=strict_messages).run_file(path, parse)
             else:
                 result = cache.run(path, report)
             results.append(result)
@@ -114,6 +117,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds any one command may run before it is stopped (default 10)")
     parser.add_argument("--enable", action="append", default=[], metavar="FEATURE",
                         help="turn on a Config switch beyond WebAssembly 2.0, e.g. wasm_tail_call")
+    parser.add_argument("--strict-messages", action="store_true",
+                        help="module assertions also compare the error message (default: only its kind)")
     parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
                         help="run scripts in N worker processes, so a crash or hang costs one script "
                              "(default: in this process)")
@@ -122,7 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_pooled(args, features, report) -> list[FileResult]:
     from .pool import WorkerPool
     results = []
-    with WorkerPool(jobs=args.jobs, timeout=args.timeout, features=features) as pool:
+    with WorkerPool(jobs=args.jobs, timeout=args.timeout, features=features,
+                    strict_messages=args.strict_messages) as pool:
         for result in pool.map(collect(args.files)):
             results.append(result)
             for line in result.failures:
@@ -156,7 +162,8 @@ def run_from_args(args) -> int:
             results = _run_pooled(args, features, report)
         else:
             results = run_files(args.files, report=report, verbose=args.verbose,
-                                timeout=args.timeout, features=features)
+                                timeout=args.timeout, features=features,
+                                strict_messages=args.strict_messages)
         if args.verbose:
             print(f"{len(results)} files in {time.perf_counter() - start:.1f}s", file=out)
         print(summary_line(results), file=out, flush=True)

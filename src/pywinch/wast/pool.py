@@ -108,7 +108,8 @@ class WorkerPool:
 
     def __init__(self, jobs: int = 2, timeout: float = 10.0, hard_timeout: float = 600.0,
                  features: dict | None = None, enable: list[str] | None = None,
-                 backend: str | None = None, pythonpath: list[str] | None = None):
+                 backend: str | None = None, pythonpath: list[str] | None = None,
+                 strict_messages: bool = False):
         """``backend`` ``"module:Class"`` replaces PywinchBackend in the workers (tests use
         it for the dev-only wasmtime backend); ``pythonpath`` is added to the workers' path."""
         self.hard_timeout = hard_timeout
@@ -116,6 +117,8 @@ class WorkerPool:
         self._args = ["--timeout", str(timeout)]
         if backend:
             self._args += ["--backend", backend]
+        if strict_messages:
+            self._args.append("--strict-messages")
         for name in enable or []:
             self._args += ["--enable", name]
         if features is not None:
@@ -182,6 +185,7 @@ def worker_main(argv=None) -> int:
     ap.add_argument("--features", default=None)
     ap.add_argument("--enable", action="append", default=[])
     ap.add_argument("--backend", default=None, help="module:Class of a Backend (default PywinchBackend)")
+    ap.add_argument("--strict-messages", action="store_true")
     args = ap.parse_args(argv)
     backend_class = PywinchBackend
     if args.backend:
@@ -195,7 +199,7 @@ def worker_main(argv=None) -> int:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     faulthandler.enable()
-    cache = BackendCache(backend_class, timeout=args.timeout, base=base)
+    cache = BackendCache(backend_class, timeout=args.timeout, base=base, strict_messages=args.strict_messages)
     try:
         for line in sys.stdin:
             result = cache.run(line.rstrip("\n"))

@@ -89,8 +89,12 @@ def _trap_matches(expected: str, outcome: Outcome) -> bool:
 class Runner:
     """Runs commands on ``backend``; ``report`` receives each failure line as it happens."""
 
-    def __init__(self, backend, report=None, wat2wasm=None, watchdog: float | None = None):
+    def __init__(self, backend, report=None, wat2wasm=None, watchdog: float | None = None,
+                 strict_messages: bool = False):
+        """``strict_messages``: module assertions (invalid, malformed, unlinkable) also compare the
+        error message, as the reference interpreter does; by default only the kind of error."""
         self.backend = backend
+        self.strict_messages = strict_messages
         self.report = report
         self._wat2wasm = wat2wasm
         self.watchdog = watchdog if watchdog is not None else max(30.0, backend.timeout * 3)
@@ -261,6 +265,10 @@ class Runner:
         del instance
         raise _Fail(f"{cmd.kind}: expected {what} {cmd.message!r}, module instantiated")
 
+    def _check_message(self, cmd: Command, o: Outcome):
+        if self.strict_messages and not _trap_matches(cmd.message, o):
+            raise _Fail(f"{cmd.kind}: expected the message {cmd.message!r}, got {o}", o)
+
     def _assert_unlinkable(self, state, cmd: Command):
         try:
             module = state.session.compile(self.binary(cmd.source))
@@ -270,7 +278,7 @@ class Runner:
             state.session.instantiate(module)
         except Outcome as o:
             if o.kind == "unlinkable":
-                return
+                return self._check_message(cmd, o)
             raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), got {o}", o) from None
         raise _Fail(f"assert_unlinkable: expected a link error ({cmd.message!r}), module instantiated")
 
@@ -279,7 +287,7 @@ class Runner:
             state.session.compile(self.binary(cmd.source))
         except Outcome as o:
             if o.kind in ("invalid", "module"):
-                return
+                return self._check_message(cmd, o)
             raise _Fail(f"assert_invalid: expected invalid ({cmd.message!r}), got {o}", o) from None
         raise _Fail(f"assert_invalid: expected invalid ({cmd.message!r}), module compiled")
 
@@ -288,7 +296,7 @@ class Runner:
             state.session.compile(self.binary(cmd.source))
         except Outcome as o:
             if o.kind in ("malformed", "module"):
-                return
+                return self._check_message(cmd, o)
             raise _Fail(f"assert_malformed: expected malformed ({cmd.message!r}), got {o}", o) from None
         raise _Fail(f"assert_malformed: expected malformed ({cmd.message!r}), module compiled")
 
