@@ -146,6 +146,11 @@ int main(void) {
     printf("%-40s %d\n", "  nlink", (int)st.nlink);
     P("symlink", __wasi_path_symlink("probe.txt", root, "sym"));
     P("symlink existing", __wasi_path_symlink("probe.txt", root, "sym"));
+    P("symlink absolute target", __wasi_path_symlink("/etc/passwd", root, "abslink"));
+    P("unlink abslink", __wasi_path_unlink_file(root, "abslink"));
+    P("symlink dangling ../ target", __wasi_path_symlink("../nowhere", root, "dangling"));
+    P("open dangling O_CREAT", __wasi_path_open(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "dangling", __WASI_OFLAGS_CREAT, RW, RW, 0, &nfd));
+    P("unlink dangling", __wasi_path_unlink_file(root, "dangling"));
     P("readlink", __wasi_path_readlink(root, "sym", (uint8_t *)buf, sizeof buf, &n));
     printf("%-40s %.*s\n", "  target", (int)n, buf);
     P("readlink a file", __wasi_path_readlink(root, "probe.txt", (uint8_t *)buf, sizeof buf, &n));
