@@ -69,31 +69,46 @@ class LoadedCode:
 
     __slots__ = ("mem", "compiled", "base", "__weakref__")
 
-    def __init__(self, compiled: CompiledModule, module_name, names):
+    def __init__(self, compiled: CompiledModule, module_name, names, body_starts):
         self.compiled = compiled
         self.mem = CodeMemory(compiled.code) if compiled.code else None
         self.base = self.mem.addr if self.mem else 0
         if self.mem is not None:
-            register_code(self.base, self.base + len(compiled.code), _resolver(compiled, module_name, names))
+            register_code(self.base, self.base + len(compiled.code),
+                          _resolver(compiled, module_name, names, body_starts))
             import weakref
             weakref.finalize(self, unregister_code, self.base)
 
 
-def _resolver(compiled: CompiledModule, module_name, names):
+def _body_starts(module) -> list[int]:
+    """Module offset of each defined function's body (after its size field), the
+    origin of wasmtime's ``Frame.func_offset``."""
+    out = []
+    data = module.data
+    for body in module.codes:
+        p = body.offset
+        while p < len(data) and data[p] & 0x80:
+            p += 1
+        out.append(p + 1)
+    return out
+
+
+def _resolver(compiled: CompiledModule, module_name, names, body_starts):
     def resolve(off: int):
         fi = compiled.func_at(off - 1)
         if fi is None:
             return None
         woff = compiled.wasm_offset_at(off)
-        start = compiled.func_offsets[fi - compiled.num_imported_funcs]
-        return Frame(fi, names.get(fi), module_name, woff, off - start)
+        j = fi - compiled.num_imported_funcs
+        foff = woff - body_starts[j] if woff is not None and j < len(body_starts) else None
+        return Frame(fi, names.get(fi), module_name, woff, foff)
     return resolve
 
 
 def make_plan(module, compiled: CompiledModule) -> ModulePlan:
     names = dict(module.names.functions)
     names.update(compiled.names)
-    loaded = LoadedCode(compiled, module.names.module, names)
+    loaded = LoadedCode(compiled, module.names.module, names, _body_starts(module))
     base = loaded.base
     tramps = compiled.trampolines
     ntypes = len(module.types)
