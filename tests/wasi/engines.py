@@ -190,3 +190,20 @@ def pywinch_skip_reason() -> str | None:
     except (ImportError, AttributeError) as e:
         return f"pywinch.WasiConfig is not available yet ({e})"
     return None
+
+
+def regenerate_probe_expectations() -> None:
+    """Rewrites expected/errno_probe.{wasmtime,pywinch}.txt from fresh runs
+    (Wasmtime, and Wasmtime's code with pywinch's WASI). Review the diff
+    between the two before committing: it must show only documented
+    departures.  ``python tests/wasi/engines.py``"""
+    expected = pathlib.Path(__file__).resolve().parent / "expected"
+    for engine, label in ((WasmtimeEngine(), "wasmtime"), (HybridEngine(), "pywinch")):
+        with tempfile.TemporaryDirectory() as data:
+            r = engine.run(Run("errno_probe", preopens={"/data": data}))
+        text = r.stdout.decode() + f"EXIT {r.exit_code}\n" + r.stderr.decode()
+        (expected / f"errno_probe.{label}.txt").write_text(text)
+
+
+if __name__ == "__main__":
+    regenerate_probe_expectations()
