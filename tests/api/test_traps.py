@@ -239,3 +239,20 @@ def test_ctrl_c_interrupts_a_running_call():
     import sys
     r = subprocess.run([sys.executable, "-c", CTRL_C], capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["interrupted", "1", "done"], r.stderr
+
+
+def test_backtrace_matches_wasmtime(compiled, engine, store):
+    wasmtime = pytest.importorskip("wasmtime")
+    text = """(module
+      (func $inner (param i32) (result i32) nop (i32.rem_s (i32.const 1) (local.get 0)))
+      (func $middle (param i32) (result i32) (i32.add (i32.const 1) (call $inner (local.get 0))))
+      (func (export "outer") (param i32) (result i32) (call $middle (local.get 0))))"""
+    ours = wasm.Instance(store, compiled(engine, text), []).exports(store)["outer"]
+    with pytest.raises(wasm.Trap) as e:
+        ours(store, 0)
+    ws = wasmtime.Store()
+    theirs = wasmtime.Instance(ws, wasmtime.Module(ws.engine, text), []).exports(ws)["outer"]
+    with pytest.raises(wasmtime.Trap) as t:
+        theirs(ws, 0)
+    key = lambda f: (f.func_index, f.module_offset, f.func_offset)
+    assert [key(f) for f in e.value.frames] == [key(f) for f in t.value.frames]
