@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--markdown", action="store_true", help="a table for docs/benchmarks.md")
     args = ap.parse_args(argv)
     import pywinch
     results = {"pywinch": bench(pywinch, args.n)}
@@ -82,9 +83,17 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{'us per call':<40}{'pywinch':>10}{'wasmtime-py':>14}{'ratio':>8}")
     labels = {"add": "Python -> Wasm, (i32, i32) -> i32", "nop": "Python -> Wasm, () -> ()",
               "host": "Wasm -> Python host function"}
+    if args.markdown:
+        print("| us per call | pywinch | wasmtime-py | wasmtime-py / pywinch |")
+        print("|---|---:|---:|---:|")
+        for k, label in labels.items():
+            p = results["pywinch"][k]
+            w = results.get("wasmtime-py", {}).get(k)
+            print(f"| {label} | {p:.2f} | {w:.2f} | {w / p:.1f}x |" if w else f"| {label} | {p:.2f} | - | - |")
+        return 0
+    print(f"{'us per call':<40}{'pywinch':>10}{'wasmtime-py':>14}{'ratio':>8}")
     for k, label in labels.items():
         p = results["pywinch"][k]
         w = results.get("wasmtime-py", {}).get(k)
