@@ -2,7 +2,7 @@
 
     python benchmarks/bench_calls.py [--n N] [--json]
 
-Measures (best of several rounds, microseconds per call):
+Measures (CPU time, best of several rounds, microseconds per call):
   * add:   Python calls an exported (i32, i32) -> i32 function;
   * nop:   Python calls an exported () -> () function;
   * host:  a Wasm loop calls a Python host function (i32) -> i32, per host call.
@@ -32,12 +32,14 @@ WAT = """
 """
 
 
-def best(fn, n, rounds=5):
+def best(fn, n, rounds=7):
+    # CPU time of this process, best of several rounds: the machine is shared,
+    # and wall time would count the moments another process had the core.
     times = []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn(n)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return min(times) / n * 1e6
 
 
