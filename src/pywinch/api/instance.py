@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping, Sequence
 
-from ..errors import TypeCheckError
+from ..errors import TypeCheckError, WasmError
 from ..runtime.instance import instantiate
 from .extern import unwrap_extern, wrap_extern
+from .func import Caller
+from .module import Module
+from .store import Store
 
 
 def _run_start(store):
@@ -21,9 +24,6 @@ class Instance:
     __slots__ = ("_store", "_module", "_inst", "_exports", "__weakref__")
 
     def __init__(self, store, module, imports: Sequence):
-        from .func import Caller
-        from .module import Module
-        from .store import Store
         if isinstance(store, Caller):
             store = store._store
         if not isinstance(store, Store):
@@ -32,7 +32,6 @@ class Instance:
             raise TypeError("expected a Module")
         if module.engine is not store.engine and \
                 bool(module.engine.config.consume_fuel) != bool(store.engine.config.consume_fuel):
-            from ..errors import WasmError
             raise WasmError("the module and the store come from engines with different consume_fuel settings")
         try:
             externs = [unwrap_extern(store, i) for i in imports]
