@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress, count
 from operator import itemgetter
 
 from ...errors import WatError
@@ -53,6 +53,7 @@ _STRING_RE = re.compile('"' + _STRBODY + '"')
 _STRING_PIECE = re.compile(r'"(' + _STRBODY + ')"')
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|(.))", re.S)
 _second = itemgetter(1)
+_PARENS = frozenset("()")
 _third = itemgetter(2)
 _SIMPLE_ESC = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 
@@ -204,7 +205,7 @@ def _match_parens(src: Source, toks: list[str], offs: list[int]) -> list[int]:
     stack: list[int] = []
     push = stack.append
     pop = stack.pop
-    for i in [i for i, t in enumerate(toks) if t == "(" or t == ")"]:
+    for i in compress(count(), map(_PARENS.__contains__, toks)):
         if toks[i] == "(":
             push(i)
         else:

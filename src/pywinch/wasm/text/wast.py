@@ -268,7 +268,10 @@ _MODULE_ASSERTIONS = {
     "assert_unlinkable": AssertUnlinkable, "assert_uninstantiable": AssertUninstantiable,
 }
 _MODULE_FIELDS = {"type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"}
-_FLOAT_TYPES = {"f32.const": ("f32", parse_f32), "f64.const": ("f64", parse_f64)}
+_SCALARS = {
+    "i32.const": ("i32", lambda v: parse_int(v, 32)), "i64.const": ("i64", lambda v: parse_int(v, 64)),
+    "f32.const": ("f32", parse_f32), "f64.const": ("f64", parse_f64),
+}
 _NAN_PATTERNS = {"nan:canonical": "canonical", "nan:arithmetic": "arithmetic"}
 
 
@@ -436,18 +439,15 @@ class _Parser:
         c = self.match[j]
         op = toks[j + 1]
         v = toks[j + 2]
-        try:
-            if op == "i32.const" or op == "i64.const":
-                self.expect_close(j + 3, c, op)
-                return Const(op[:3], parse_int(v, 32 if op[1] == "3" else 64)), c + 1
-            ft = _FLOAT_TYPES.get(op)
-            if ft is not None:
-                self.expect_close(j + 3, c, op)
-                if pattern and v in _NAN_PATTERNS:
-                    return NanPattern(ft[0], _NAN_PATTERNS[v]), c + 1
-                return Const(ft[0], ft[1](v)), c + 1
-        except ValueError as e:
-            raise self.err(str(e), j + 2) from None
+        scalar = _SCALARS.get(op)
+        if scalar is not None:
+            self.expect_close(j + 3, c, op)
+            if pattern and v in _NAN_PATTERNS and scalar[0][0] == "f":
+                return NanPattern(scalar[0], _NAN_PATTERNS[v]), c + 1
+            try:
+                return Const(scalar[0], scalar[1](v)), c + 1
+            except ValueError as e:
+                raise self.err(str(e), j + 2) from None
         if op == "v128.const":
             shape = v
             if pattern and shape in ("f32x4", "f64x2") and any(
