@@ -1,20 +1,26 @@
 """Func and Caller.
 
-``Func.__call__`` has two paths.  The fast one is a ``__call__`` generated
-once per signature (a subclass of Func per signature, chosen when the Func is
-created) that hands the Python arguments straight to a ctypes pointer to the
-native-to-wasm trampoline with typed argtypes, checks the trap slot of the
-store's limits and returns.  Anything unusual (wrong arity or type, ``Val``
-arguments, a trap to raise) drops to the generic path, which converts every
-value, uses the array-to-wasm trampoline for multi-value and v128, and raises
-precise errors.
+``Func.__call__`` is generated once per signature: a Func is given a
+subclass whose ``__call__`` is specialized when it is wrapped.
+
+* i32-only signatures with at most one result call the native-to-wasm
+  trampoline through ctypes with no argtypes (a Python int is passed as a C
+  int as it is, and the pointers are ready-made ``c_void_p`` objects);
+* every other signature (i64, floats, references, several results, v128)
+  writes its arguments into the Func's own value buffer through typed
+  memoryviews and calls the array-to-wasm trampoline.
+
+Both check the trap slot of the store's limits after the call.  Anything
+unusual (wrong arity or type, out-of-range ints, ``Val`` arguments) drops to
+the generic path ``_call``, which converts every value and raises precise
+errors; host functions always take it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import weakref
-from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p
+from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p  # noqa: F401
 from typing import Any, Callable
 
 from .. import vmoffsets as vo
@@ -28,10 +34,9 @@ from ..runtime.traps import raise_trap
 from .types import FuncType
 from .values import from_raw, to_raw
 
-_NATIVE_ARG = {rv.I32: c_int32, rv.I64: c_int64, rv.F32: c_float, rv.F64: c_double}
 _NATIVE_RES = {rv.I32: c_int32, rv.I64: c_int64, rv.F32: c_float, rv.F64: c_double,
                rv.FUNCREF: c_uint64, rv.EXTERNREF: c_uint64}
-_RANGE = {rv.I32: ("-0x80000000", "0xFFFFFFFF"), rv.I64: ("-0x8000000000000000", "0xFFFFFFFFFFFFFFFF")}
+_RANGE = {rv.I32: ("-0x80000000", "0xFFFFFFFF")}
 _MISSING = object()
 _protos: dict = {}
 _fast_classes: dict = {}
@@ -48,13 +53,8 @@ def _untyped(key) -> bool:
 def _native_proto(key):
     p = _protos.get(key)
     if p is None:
-        params, results = key
-        restype = _NATIVE_RES[results[0]] if results else None
-        if _untyped(key):
-            p = ctypes.CFUNCTYPE(restype)
-        else:
-            p = ctypes.CFUNCTYPE(restype, c_void_p, c_void_p, c_void_p, *[_NATIVE_ARG[t] for t in params])
-        _protos[key] = p
+        results = key[1]
+        p = _protos[key] = ctypes.CFUNCTYPE(_NATIVE_RES[results[0]] if results else None)
     return p
 
 
@@ -62,9 +62,7 @@ _ARRAY_PROTO = ctypes.CFUNCTYPE(None)
 
 
 def _has_fast_path(key) -> bool:
-    params, results = key
-    return (len(results) <= 1 and all(t in _NATIVE_ARG for t in params)
-            and all(t in _NATIVE_RES for t in results))
+    return _untyped(key) and len(key[1]) <= 1 and all(t in _NATIVE_RES for t in key[1])
 
 
 class Func:
@@ -107,10 +105,9 @@ class Func:
             # ctypes objects, not ints: passed as they are, with no conversion per call.
             self._code = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_WASM_CALL))
             self._vmctx = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_VMCTX))
+            array = sysmem.read_u64(addr + vo.FUNCREF_ARRAY_CALL)
             if native and _has_fast_path(key):
                 self._fn = _native_proto(key)(native)
-            array = sysmem.read_u64(addr + vo.FUNCREF_ARRAY_CALL)
-            if self._fn is not None and _untyped(key):
                 self.__class__ = _fast_class(key)
             elif array:
                 self._setup_array(key, array)
@@ -172,8 +169,7 @@ class Func:
                 raise WasmError(f"host function must return a list of {len(rtypes)} values")
             res = [from_raw(state, t, to_raw(state, t, v)) for t, v in zip(rtypes, out)]
         elif self._fn is not None:
-            args = [rv.signed32(r) if t == rv.I32 else rv.signed64(r) if t == rv.I64 else
-                    from_raw(state, t, r) for t, r in zip(ptypes, raw)]
+            args = [rv.signed32(r) for r in raw]        # i32 parameters only (see _has_fast_path)
             r = self._fn(self._code, self._vmctx, self._vmctx, *args)
             if self._lq[Q_TRAP_CODE]:
                 raise_trap(state)
@@ -208,7 +204,7 @@ def _check_store(func, store) -> None:
 
 
 def _fast_class(key):
-    """A Func subclass whose ``__call__`` is specialized for signature ``key``."""
+    """A Func subclass whose ``__call__`` calls the native-to-wasm trampoline (i32 parameters)."""
     cls = _fast_classes.get(key)
     if cls is not None:
         return cls
@@ -223,13 +219,8 @@ def _fast_class(key):
     else:
         lines.append("    if extra:")
         lines.append("        return self._call(store, extra)")
-    untyped = _untyped(key)
-    checks = []
-    for a, t in zip(names, params):
-        if t in _RANGE:
-            # Without argtypes nothing else would refuse a float or a str.
-            pre = f"{a}.__class__ is int and " if untyped else ""
-            checks.append(f"{pre}{_RANGE[t][0]} <= {a} <= {_RANGE[t][1]}")
+    # Without argtypes nothing else would refuse a float or a str: check the class.
+    checks = [f"{a}.__class__ is int and {_RANGE[rv.I32][0]} <= {a} <= {_RANGE[rv.I32][1]}" for a in names]
     call_args = ", ".join(["self._code", "self._vmctx", "self._vmctx"] + names)
     lines.append("    try:")
     if checks:
