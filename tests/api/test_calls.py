@@ -20,8 +20,8 @@ SAMPLES = {
 }
 
 
-def signature(rng, n, k):
-    params = [rng.choice(NUM) for _ in range(n)]
+def signature(rng, n, k, kinds=NUM):
+    params = [rng.choice(kinds) for _ in range(n)]
     results, picks = [], []
     for _ in range(k):
         if params:
@@ -30,17 +30,23 @@ def signature(rng, n, k):
             results.append(params[i])
         else:
             picks.append(None)
-            results.append(rng.choice(NUM))
+            results.append(rng.choice(kinds))
     return params, results, picks
 
 
 def const(t, v):
+    if t.endswith("ref"):
+        return f"(ref.null {t[:-3]})"
     if t.startswith("f"):
         return f"({t}.const {float(v).hex() if math.isfinite(v) else ('inf' if v > 0 else '-inf')})"
     return f"({t}.const {v})"
 
 
-CONST_RESULT = {"i32": 7, "i64": -7, "f32": 0.5, "f64": -0.25}
+CONST_RESULT = {"i32": 7, "i64": -7, "f32": 0.5, "f64": -0.25, "externref": None, "funcref": None}
+
+
+class Token:
+    """An externref payload compared by identity."""
 
 
 def build(cases):
@@ -67,6 +73,8 @@ def f32(v):
 
 
 def same(a, b):
+    if a is None or b is None or isinstance(a, (wasm.Func, Token)):
+        return a is b
     if isinstance(a, float):
         return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
     return a == b
@@ -91,8 +99,8 @@ def expected(params, results, picks, args):
     return out
 
 
-def run_cases(compiled, engine, cases, seed):
-    store = wasm.Store(engine)
+def run_cases(compiled, engine, cases, seed, store=None, samples=SAMPLES):
+    store = store or wasm.Store(engine)
     module = compiled(engine, build(cases))
     linker = wasm.Linker(engine)
     received = {}
@@ -109,18 +117,18 @@ def run_cases(compiled, engine, cases, seed):
     ex = linker.instantiate(store, module).exports(store)
     rng = random.Random(seed)
     for ci, (params, results, picks) in enumerate(cases):
-        args = [rng.choice(SAMPLES[t]) for t in params]
+        args = [rng.choice(samples[t]) for t in params]
         want = expected(params, results, picks, args)
         for name in (f"pick{ci}", f"fwd{ci}"):
             got = ex[name](store, *args)
-            got = [] if got is None else got if len(results) > 1 else [got]
+            got = [] if not results else got if len(results) > 1 else [got]
             assert len(got) == len(want), (name, params, results)
             assert all(same(g, w) for g, w in zip(got, want)), (name, params, results, args, got, want)
         assert all(same(a, b) for a, b in zip(received[ci], [f32(a) if t == "f32" else a for a, t in zip(args, params)]))
 
 
 def _code(t):
-    return {"i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C}[t]
+    return {"i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C, "externref": 0x6F, "funcref": 0x70}[t]
 
 
 def test_signature_matrix(compiled, engine, cases):
@@ -208,3 +216,14 @@ def test_v128_through_the_array_path(compiled, engine):
     a = (1 << 96) | (2 << 64) | (3 << 32) | 4
     assert ex["add"](store, a, a) == 2 * a
     assert ex["splat"](store, 1) == [(1 << 96) | (1 << 64) | (1 << 32) | 1, 1]
+
+
+def test_signature_matrix_with_references(compiled, engine):
+    store = wasm.Store(engine)
+    funcs = [wasm.Func(store, wasm.FuncType([], [wasm.ValType.i32()]), lambda k=k: k) for k in range(3)]
+    samples = dict(SAMPLES, externref=[None, Token(), Token(), "text", 42], funcref=[None] + funcs)
+    rng = random.Random(7)
+    kinds = NUM + ["externref", "funcref"]
+    cases = [signature(rng, n, k, kinds) for n in (0, 1, 2, 3, 7, 12, 20) for k in (0, 1, 2, 5)]
+    run_cases(compiled, engine, cases, 2, store=store, samples=samples)
+    assert funcs[1](store) == 1
