@@ -179,6 +179,8 @@ def test_arity_and_type_errors_leave_store_usable(compiled, engine):
             add(store, *bad)
     assert add(store, 0xFFFFFFFF, 2) == 1
     assert add(store, True, 1) == 2
+    with pytest.raises(wasm.WasmError, match="another store"):
+        add(wasm.Store(engine), 1, 2)
 
 
 def test_host_function_bad_results(compiled, engine):

@@ -213,11 +213,12 @@ def _fast_class(key):
     names = [f"a{i}" for i in range(n)]
     sig = "".join(f", {a}=_M" for a in names)
     lines = [f"def __call__(self, store{sig}, *extra):"]
+    # Another store (or a Caller, or a wrong arity) takes the generic path, which checks.
     if n:
-        lines.append(f"    if {names[-1]} is _M or extra:")
+        lines.append(f"    if {names[-1]} is _M or extra or store is not self._store:")
         lines.append(f"        return self._call(store, tuple(a for a in ({', '.join(names)},) if a is not _M) + extra)")
     else:
-        lines.append("    if extra:")
+        lines.append("    if extra or store is not self._store:")
         lines.append("        return self._call(store, extra)")
     # Without argtypes nothing else would refuse a float or a str: check the class.
     checks = [f"{a}.__class__ is int and {_RANGE[rv.I32][0]} <= {a} <= {_RANGE[rv.I32][1]}" for a in names]
@@ -261,11 +262,12 @@ def _array_class(key):
     names = [f"a{i}" for i in range(n)]
     sig = "".join(f", {a}=_M" for a in names)
     lines = [f"def __call__(self, store{sig}, *extra):"]
+    # Another store (or a Caller, or a wrong arity) takes the generic path, which checks.
     if n:
-        lines.append(f"    if {names[-1]} is _M or extra:")
+        lines.append(f"    if {names[-1]} is _M or extra or store is not self._store:")
         lines.append(f"        return self._call(store, tuple(a for a in ({', '.join(names)},) if a is not _M) + extra)")
     else:
-        lines.append("    if extra:")
+        lines.append("    if extra or store is not self._store:")
         lines.append("        return self._call(store, extra)")
     used = set()
     body = []
