@@ -42,8 +42,12 @@ class Config:
             raise WasmError("a Config cannot be changed once an Engine uses it")
         if name == "strategy" and value not in ("auto", "winch", "cranelift", "pywinch"):
             raise WasmError(f"unknown compilation strategy {value!r}")
-        if name == "max_wasm_stack" and (not isinstance(value, int) or value <= 0):
-            raise WasmError("max_wasm_stack must be a positive integer")
+        if name == "max_wasm_stack":
+            if not isinstance(value, int) or value <= 0:
+                raise WasmError("max_wasm_stack must be a positive integer")
+            if value != _OTHER["max_wasm_stack"]:
+                # The entry trampolines set the limit to entry sp - 512 KiB.
+                raise UnsupportedError("a max_wasm_stack other than 512 KiB is not supported yet")
         if name in ("wasm_threads", "wasm_gc", "wasm_exceptions", "wasm_component_model",
                     "wasm_stack_switching", "shared_memory", "wasm_function_references") and value:
             raise UnsupportedError(f"{name} is not supported yet")
