@@ -223,3 +223,42 @@ def test_bad_simd_shift_count():
     with pytest.raises(AssemblerError, match="pslld"):
         a.sse_shift_imm(V.PSLLD_I, RAX, 1)
     assert not a.buf
+
+
+def test_random_integer_operands_raise_only_assembler_errors():
+    """Every public method, random ints in and around every range: success or AssemblerError."""
+    import inspect
+    import random
+    from pywinch.isa.x64 import simd as V
+    rng = random.Random(20261125)
+    vals = [-2**64, -2**63 - 1, -2**63, -2**31 - 1, -2**31, -129, -128, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+            12, 13, 15, 16, 17, 20, 31, 32, 33, 64, 127, 128, 255, 256, 2**31 - 1, 2**31, 2**32 - 1, 2**32,
+            2**63, 2**64]
+    ops = [S.ADDSD, S.ROUNDSD, S.MOVDQU_ST, V.PSLLD_I, V.PADDSB, (1, 2), "x"]
+    methods = [m for m in dir(Assembler) if not m.startswith("_") and callable(getattr(Assembler, m))]
+    for _ in range(8000):
+        a = Assembler()
+        for _ in range(3):
+            a.new_label()
+        m = rng.choice(methods)
+        fn = getattr(a, m)
+        args = []
+        for p in inspect.signature(fn).parameters.values():
+            if p.name == "op" and m.startswith("sse"):
+                args.append(rng.choice(ops))
+            elif p.name == "targets":
+                args.append([rng.choice(vals) for _ in range(rng.randrange(3))])
+            elif p.name == "data":
+                args.append(b"\x90")
+            elif p.name == "key":
+                args.append("k")
+            elif p.default is not p.empty and rng.random() < 0.5:
+                break
+            else:
+                args.append(rng.choice(vals))
+        try:
+            fn(*args)
+            if rng.random() < 0.3:
+                a.finalize()
+        except AssemblerError:
+            pass

@@ -481,8 +481,8 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
 
     def nop(self, n: int = 1) -> None:
         """``n`` bytes of NOPs, in as few instructions as possible."""
-        if type(n) is not int or n < 0:
-            _bad("nop", f"bad length {n!r}")
+        if type(n) is not int or not 0 <= n <= 0x10000:
+            _bad("nop", f"bad length {n!r} (0 to 65536 bytes)")
         while n > 9:
             self.buf += _NOPS[9]
             n -= 9
@@ -490,8 +490,8 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
 
     def align(self, n: int) -> None:
         """Pad with NOPs to a multiple of ``n`` (a power of two)."""
-        if type(n) is not int or n <= 0 or n & (n - 1):
-            _bad("align", f"alignment {n!r} is not a power of two")
+        if type(n) is not int or n <= 0 or n & (n - 1) or n > 0x10000:
+            _bad("align", f"alignment {n!r} is not a power of two up to 65536")
         self.nop(-len(self.buf) & (n - 1))
 
     def cpuid(self) -> None:

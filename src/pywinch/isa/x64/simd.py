@@ -129,6 +129,8 @@ class SimdMixin:
 
     def sse_shift_imm(self, op, x: int, imm: int) -> None:
         """``<op> x, imm8`` for the ``*_I`` lane shifts (psllw ... psrldq)."""
+        if op not in SIMD_SHIFT_IMM_OPS:
+            _err("sse_shift_imm", f"{op!r} is not a lane shift by immediate")
         _check_xmm(op[0], x)
         if type(imm) is not int or not 0 <= imm <= 255:
             _err(op[0], f"shift count {imm!r} does not fit in 8 bits")

@@ -111,26 +111,32 @@ class SseMixin:
         if type(dst) is not int or type(src) is not int or (dst >> 4) != 1 or (src >> 4) != 1:
             raise AssemblerError(f"{op[0]}: operands {_xmm_name(dst)}, {_xmm_name(src)} must be XMM registers")
         k = (dst & 15) << 4 | (src & 15)
-        cache = op[3]
-        code = cache[k]
+        try:
+            cache = op[3]
+            code = cache[k]
+        except (IndexError, TypeError, KeyError):
+            raise AssemblerError(f"sse: {op!r} is not an SSE operation of this package") from None
         if code is None:
             code = cache[k] = _rr_bytes(op[1], 0, op[2], dst & 15, src & 15)
         self.buf += code
 
     def sse_m(self, op, dst: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``<op> dst, [mem]`` (packed ops read 16 aligned bytes: use const_u128 for masks)."""
+        _check_op(op)
         if type(dst) is not int or (dst >> 4) != 1:
             raise AssemblerError(f"{op[0]}: destination {dst!r} is not an XMM register")
         self._rm(op[0], op[1], 0, op[2], dst & 15, base, disp, index, scale)
 
     def sse_store(self, op, src: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``<op> [mem], src`` for the ``*_ST`` store operations."""
+        _check_op(op)
         if type(src) is not int or (src >> 4) != 1:
             raise AssemblerError(f"{op[0]}: source {src!r} is not an XMM register")
         self._rm(op[0], op[1], 0, op[2], src & 15, base, disp, index, scale)
 
     def sse_imm(self, op, dst: int, src: int, imm: int) -> None:
         """``<op> dst, src, imm8`` (round*, cmp*, pshufd, shufps)."""
+        _check_op(op)
         if type(imm) is not int or not 0 <= imm <= 255:
             raise AssemblerError(f"{op[0]}: immediate {imm!r} does not fit in 8 bits")
         self.sse(op, dst, src)
@@ -139,6 +145,7 @@ class SseMixin:
     def sse_imm_m(self, op, dst: int, imm: int, base: int, disp: int = 0, index: int = NO_REG,
                   scale: int = 1) -> None:
         """``<op> dst, [mem], imm8``."""
+        _check_op(op)
         if type(imm) is not int or not 0 <= imm <= 255:
             raise AssemblerError(f"{op[0]}: immediate {imm!r} does not fit in 8 bits")
         if type(dst) is not int or (dst >> 4) != 1:
@@ -244,6 +251,11 @@ class SseMixin:
             self._gx(insn, b"\x66", b"\x0f\x7e", w, True, src, dst)
         else:
             raise AssemblerError(f"{insn}: one operand must be an XMM register ({dst!r}, {src!r})")
+
+
+def _check_op(op):
+    if type(op) is not tuple or len(op) != 4 or type(op[2]) is not bytes:
+        raise AssemblerError(f"sse: {op!r} is not an SSE operation of this package")
 
 
 def _w48(insn, size):
