@@ -112,7 +112,10 @@ def _make_compare(t, cc):
                 a.alu_mi(CMP, size, imm32_of(eb[2], t), c.fp, c.local_disp(ea[2]))
             else:
                 ra = c.to_reg(ea)
-                a.alu_ri(CMP, size, ra, imm32_of(eb[2], t))
+                if eb[2] == 0:
+                    a.test_rr(size, ra, ra)          # same flags as cmp ra, 0
+                else:
+                    a.alu_ri(CMP, size, ra, imm32_of(eb[2], t))
                 c.free_reg(ra)
         else:
             ra = c.to_reg(ea)
