@@ -256,3 +256,36 @@ def test_backtrace_matches_wasmtime(compiled, engine, store):
         theirs(ws, 0)
     key = lambda f: (f.func_index, f.module_offset, f.func_offset)
     assert [key(f) for f in e.value.frames] == [key(f) for f in t.value.frames]
+
+
+CTRL_C_WORKER = r"""
+import os, signal, threading, time, pywinch as w
+cfg = w.Config(); cfg.epoch_interruption = True
+e = w.Engine(cfg); s = w.Store(e)
+spin = w.Instance(s, w.Module(e, '(module (func (export "spin") (loop (br 0))))'), []).exports(s)["spin"]
+out = []
+def worker():
+    s.set_epoch_deadline(1)
+    try:
+        spin(s)
+    except BaseException as exc:
+        out.append(type(exc).__name__)
+t = threading.Thread(target=worker); t.start()
+time.sleep(0.3)
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(2)
+    print("main not interrupted")
+except KeyboardInterrupt:
+    print("main interrupted")
+e.increment_epoch()
+t.join()
+print(out[0])
+"""
+
+
+def test_ctrl_c_spares_wasm_in_worker_threads():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", CTRL_C_WORKER], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["main", "interrupted", "Trap"], (r.stdout, r.stderr)

@@ -30,6 +30,21 @@ _stores: "weakref.WeakSet" = weakref.WeakSet()
 _lock = threading.Lock()
 _installed = False
 _absorbed = 0
+_main_stack = None      # (low, high) of the main thread's stack, where known
+
+
+def _main_thread_stack():
+    """The main thread's stack mapping (Linux): SIGINT interrupts only Wasm
+    running on it, never a worker thread's, which would get a stray KeyboardInterrupt."""
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                if line.rstrip().endswith("[stack]"):
+                    lo, hi = line.split()[0].split("-")
+                    return int(lo, 16), int(hi, 16)
+    except OSError:
+        pass
+    return None
 
 
 def watch(state) -> None:
@@ -63,6 +78,8 @@ def _install() -> None:
             os.close(w)
             return
         signal.signal(signal.SIGINT, _on_sigint)
+        global _main_stack
+        _main_stack = _main_thread_stack()
         threading.Thread(target=_watcher, args=(r,), name="pywinch-sigint", daemon=True).start()
 
 
@@ -90,7 +107,8 @@ def _watcher(fd: int) -> None:
             hit = False
             for st in list(_stores):
                 lq = st.lq
-                if lq[_Q_ENTRY_SP]:
+                sp = lq[_Q_ENTRY_SP]
+                if sp and (_main_stack is None or _main_stack[0] - (64 << 20) <= sp < _main_stack[1]):
                     if not st.interrupted:
                         st.saved_deadline = lq[_Q_DEADLINE]
                     st.interrupted = True
