@@ -698,6 +698,20 @@ def test_every_public_method_is_covered():
     assert set(missing) <= elsewhere, sorted(set(missing) - elsewhere)
 
 
+def test_atomics():
+    b = Batch()
+    a = b.a
+    for size in SIZES:
+        for r, (base, disp, index, scale) in mem_cases(GPRS):
+            m = M(size, base, disp, index, scale)
+            b("xchg", (m, R(r, size)), a.xchg_mr, size, r, base, disp, index, scale)
+            b("lock xadd", (m, R(r, size)), a.lock_xadd, size, r, base, disp, index, scale)
+            b("lock cmpxchg", (m, R(r, size)), a.lock_cmpxchg, size, r, base, disp, index, scale)
+            for op in (A.ADD, A.OR, A.ADC, A.SBB, A.AND, A.SUB, A.XOR):
+                b("lock " + A.ALU_NAMES[op], (m, R(r, size)), a.lock_alu_mr, op, size, r, base, disp, index, scale)
+    b.check()
+
+
 # ---------------------------------------------------------------- v128
 from pywinch.isa.x64 import simd as V  # noqa: E402
 

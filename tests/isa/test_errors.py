@@ -112,6 +112,9 @@ BAD = [
     ("const_u64", (-1,), "const"),
     ("const_bytes", (b"x", 3), "const"),
     ("patch_imm32", (100, 0), "patch_imm32"),
+    ("lock_alu_mr", (A.CMP, 8, RAX, RBP, 0), "cmp"),
+    ("lock_xadd", (8, XMM0, RBP, 0), "xadd"),
+    ("lock_cmpxchg", (3, RAX, RBP, 0), "cmpxchg"),
     ("bind", (42,), "bind"),
 ]
 

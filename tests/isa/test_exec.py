@@ -624,3 +624,27 @@ def test_v128_lanes_and_packed_ops():
         dst = (ctypes.c_uint8 * 16)()
         build(a, None, ctypes.c_void_p, ctypes.c_void_p)(ctypes.addressof(src), ctypes.addressof(dst))
         assert list(dst) == list(range(15, -1, -1))
+
+
+def test_atomics_execute():
+    cell = (ctypes.c_uint64 * 1)(40)
+    a = Assembler()
+    a.mov_rr(8, RAX, RSI)
+    a.lock_xadd(8, RAX, RDI, 0)        # [rdi] += rsi; rax = old
+    a.ret()
+    xadd = build(a, u64, ctypes.c_void_p, u64)
+    assert xadd(ctypes.addressof(cell), 2) == 40 and cell[0] == 42
+    a = Assembler()
+    a.mov_rr(8, RAX, RSI)              # expected
+    a.lock_cmpxchg(8, RDX, RDI, 0)     # replacement
+    a.ret()                            # rax = old value either way
+    cas = build(a, u64, ctypes.c_void_p, u64, u64)
+    assert cas(ctypes.addressof(cell), 41, 7) == 42 and cell[0] == 42
+    assert cas(ctypes.addressof(cell), 42, 7) == 42 and cell[0] == 7
+    a = Assembler()
+    a.lock_alu_mr(A.OR, 8, RSI, RDI, 0)
+    a.mov_rr(8, RAX, RSI)
+    a.xchg_mr(8, RAX, RDI, 0)
+    a.ret()
+    f = build(a, u64, ctypes.c_void_p, u64)
+    assert f(ctypes.addressof(cell), 0x30) == 0x37 and cell[0] == 0x30

@@ -599,6 +599,44 @@ class GprMixin:
         pfx, w = _opsz("cmov", size)
         self._rm("cmov", pfx, w, b"\x0f" + _D8[0x40 | cc], dst, base, disp, index, scale)
 
+    # --------------------------------------------------------------- atomics
+    def xchg_mr(self, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
+        """``xchg [mem], src`` (atomic: xchg with memory is implicitly locked)."""
+        if type(src) is not int or not 0 <= src < 16:
+            _bad("xchg", f"operand {src!r} is not a general-purpose register")
+        pfx, w = _opsz("xchg", size)
+        self._rm("xchg", pfx, w, b"\x86" if size == 1 else b"\x87", src, base, disp, index, scale,
+                 b"", size == 1 and 4 <= src < 8)
+
+    def lock_xadd(self, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
+        """``lock xadd [mem], src``: atomically add ``src`` to memory; ``src`` gets the old value."""
+        if type(src) is not int or not 0 <= src < 16:
+            _bad("xadd", f"operand {src!r} is not a general-purpose register")
+        pfx, w = _opsz("xadd", size)
+        self._rm("xadd", b"\xf0" + pfx, w, b"\x0f\xc0" if size == 1 else b"\x0f\xc1", src, base, disp, index,
+                 scale, b"", size == 1 and 4 <= src < 8)
+
+    def lock_cmpxchg(self, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG,
+                     scale: int = 1) -> None:
+        """``lock cmpxchg [mem], src``: if memory == rax (of ``size``) store ``src``; rax gets the old value."""
+        if type(src) is not int or not 0 <= src < 16:
+            _bad("cmpxchg", f"operand {src!r} is not a general-purpose register")
+        pfx, w = _opsz("cmpxchg", size)
+        self._rm("cmpxchg", b"\xf0" + pfx, w, b"\x0f\xb0" if size == 1 else b"\x0f\xb1", src, base, disp, index,
+                 scale, b"", size == 1 and 4 <= src < 8)
+
+    def lock_alu_mr(self, op: int, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG,
+                    scale: int = 1) -> None:
+        """``lock <op> [mem], src`` (atomic read-modify-write without the old value; not CMP)."""
+        name = _alu_name(op)
+        if op == CMP:
+            _bad("cmp", "cannot be locked")
+        if type(src) is not int or not 0 <= src < 16:
+            _bad(name, f"operand {src!r} is not a general-purpose register")
+        pfx, w = _opsz(name, size)
+        self._rm(name, b"\xf0" + pfx, w, _D8[op << 3 | (0 if size == 1 else 1)], src, base, disp, index, scale,
+                 b"", size == 1 and 4 <= src < 8)
+
 
 # ------------------------------------------------------------- helpers/tables
 def _alu_name(op):
