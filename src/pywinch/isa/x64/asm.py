@@ -57,7 +57,8 @@ Method index (``m`` = the trailing ``base, disp=0, index=NO_REG, scale=1``)
   ``imul_rri``, ``cdq cqo sign_extend_ax(size)``, ``shift_cl(op, size, r)``,
   ``shift_ri(op, size, r, n)`` with op in ROL ROR RCL RCR SHL SHR SAR,
   ``lzcnt tzcnt popcnt bsr bsf (size, d, s)``, ``setcc(cc, r)``,
-  ``cmov(cc, size, d, s)``, ``cmov_rm(cc, size, d, m)``.
+  ``cmov(cc, size, d, s)``, ``cmov_rm(cc, size, d, m)``; atomics
+  ``xchg_mr``, ``lock_xadd``, ``lock_cmpxchg(size, s, m)``, ``lock_alu_mr(op, size, s, m)``.
 * SSE (sse.py): ``sse(op, d, s)``, ``sse_m(op, d, m)``, ``sse_store(op, s, m)``,
   ``sse_imm(op, d, s, imm)``, ``sse_imm_m(op, d, imm, m)`` with the op
   constants of :mod:`.sse`; named ``addss ... xorpd``, ``movaps``,
@@ -133,7 +134,6 @@ def link_rel32(buf: bytearray, at: int, target: int) -> None:
     buf[at:at + 4] = _pack_i32(rel)
 
 
-
 class Assembler(GprMixin, SseMixin, SimdMixin):
     """An x86-64 code buffer with labels, fixups and a constant pool.
 
@@ -141,7 +141,8 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
     offset, also ``pos``), ``relocs`` (list of ``(at, key)`` rel32 sites from
     :meth:`call_extern`), ``code_end`` (after ``finalize``: the offset where
     the constant pool starts).  Offsets never move once emitted (there is no
-    branch relaxation), so the compiler may record them freely.  See the module docstring for operand conventions.
+    branch relaxation), so the compiler may record them freely.  See the
+    module docstring for operand conventions.
     """
 
     __slots__ = ("buf", "relocs", "code_end", "_lpos", "_lfix", "_consts", "_const_list", "_finalized")
