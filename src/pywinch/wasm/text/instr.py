@@ -27,14 +27,13 @@ IMM = op.IMMEDIATES
 BY_NAME = {k: v for k, v in op.BY_NAME.items() if k not in ("else", "end", "select_t")}
 NATURAL_ALIGN = op.NATURAL_ALIGN
 
-_BLOCK, _LOOP, _IF = op.BLOCK, op.LOOP, op.IF
+_IF = op.IF
 _BLOCKISH = {"block": op.BLOCK, "loop": op.LOOP, "if": op.IF}
 
 # frame kinds
 _PLAIN, _FBLOCK, _FIF, _FTHEN, _FELSE, _UBLOCK, _UIF = range(7)
 
 HEAPTYPES = {"func": 0x70, "extern": 0x6F}
-_MEM_NAMES_NEEDING_DATACOUNT = {op.FC_BASE + 8, op.FC_BASE + 9}
 
 _SHAPES = {
     "i8x16": (16, 8, "B"), "i16x8": (8, 16, "H"), "i32x4": (4, 32, "I"), "i64x2": (2, 64, "Q"),

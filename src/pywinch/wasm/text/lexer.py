@@ -47,10 +47,9 @@ _TOKEN = r"(\(;|\(|\)|(?:[" + _IDCHAR + r"]++|\"" + _STRBODY + r"\")++)"
 # (skip, token, stray character): every position of the text is covered,
 # the empty match at the end takes the trailing whitespace.
 _SCAN = re.compile("(" + _SKIP + ")(?:" + _TOKEN + r"|([\s\S])|\Z)")
-_TRAILING = re.compile(_SKIP)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _COMMENT_EDGE = re.compile(r"\(;|;\)")
 _STRING_RE = re.compile('"' + _STRBODY + '"')
-_STRING_PIECE = re.compile(r'"(' + _STRBODY + ')"')
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|(.))", re.S)
 _second = itemgetter(1)
 _PARENS = frozenset("()")
@@ -80,6 +79,17 @@ class Source:
         return WatError(message, line, col)
 
 
+def decode_utf8(data: bytes) -> str:
+    """Text from bytes; invalid UTF-8 is a WatError at the offending byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        head = data[:e.start]
+        line_start = head.rfind(b"\n") + 1
+        column = len(head[line_start:].decode("utf-8", "replace")) + 1
+        raise WatError("malformed UTF-8 encoding", head.count(b"\n") + 1, column) from None
+
+
 def tokenize(src: Source) -> tuple[list[str], list[int], list[int]]:
     """Cut ``src`` into tokens: (tokens, start offsets, matching-paren index).
 
@@ -88,6 +98,10 @@ def tokenize(src: Source) -> tuple[list[str], list[int], list[int]]:
     strings and comments, and characters outside the grammar raise WatError.
     """
     text = src.text
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        # only a str built by hand holds these; they are not Unicode scalar values
+        raise src.error(f"invalid character U+{ord(bad.group()):04X} (a lone surrogate)", bad.start())
     toks: list[str] = []
     offs: list[int] = []
     pos = 0

@@ -24,16 +24,19 @@ or a NanPattern), and :class:`Either` ``(alternatives)``.
 Modules (:class:`ModuleCommand`, also what assertions carry):
 ``kind_of_source`` is ``"text"``, ``"binary"`` or ``"quote"``; ``binary`` is
 the encoded module (None for ``quote``: the runner calls ``wat2wasm`` on
-``text`` and, for ``assert_malformed``, expects a WatError); ``span`` is the
-(start, end) character range of the module in the script.
+``text`` -- a str, or bytes when the quoted strings are not UTF-8 -- and, for
+``assert_malformed``, expects a WatError; also None for a text module inside
+``assert_malformed`` that fails to encode, whose source is ``span``); ``span``
+is the (start, end) character range of the module in the script.
 """
 
 from __future__ import annotations
 
 from ...errors import WatError
-from .lexer import Source, string_bytes, tokenize
+from .lexer import Source, decode_utf8, string_bytes, tokenize
 from .numbers import parse_int, parse_f32, parse_f64
-from .wat import module_from_tokens, v128_lanes
+from .instr import v128_lanes
+from .wat import compile_module, module_from_tokens
 
 
 class Const:
@@ -311,7 +314,6 @@ class _Parser:
         n = len(toks)
         if n > 1 and toks[0] == "(" and toks[1] in _MODULE_FIELDS:
             # A script may be one module written as its bare fields.
-            from .wat import compile_module
             binary = compile_module(self.src, toks, self.offs, match, 0, n)
             mod = ModuleCommand(1, None, "text", binary, None, (0, len(self.src.text)))
             return Script([mod], filename, self.src.text)
@@ -387,7 +389,7 @@ class _Parser:
             try:
                 text = text.decode("utf-8")
             except UnicodeDecodeError:
-                text = text.decode("utf-8", "surrogateescape")
+                pass    # kept as bytes: wat2wasm reports the bad encoding as a WatError
             return ModuleCommand(line, name, "quote", None, text, span)
         kind = "binary" if toks[j] == "binary" else "text"
         try:
@@ -491,10 +493,7 @@ class _Parser:
 
 def parse_wast(text: str, filename: str = "<wast>") -> Script:
     """Parse a WAST script; raises :class:`pywinch.errors.WatError` on a syntax error."""
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise WatError(f"script is not valid UTF-8 (byte {e.start})", 1, 1) from None
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        text = decode_utf8(bytes(text))
     src = Source(text, filename)
     return _Parser(src).script(filename)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from ...errors import WatError
 from .encode import u32, uleb, name as enc_name, section
-from .instr import compile_instrs, v128_lanes  # noqa: F401  (v128_lanes re-exported for wast)
-from .lexer import Source, string_bytes, tokenize
+from .instr import compile_instrs
+from .lexer import Source, decode_utf8, string_bytes, tokenize
 from .names import NameSection
 from .numbers import parse_uint
 
@@ -752,10 +752,7 @@ def wat2wasm(text: str | bytes) -> bytes:
     any syntax error.
     """
     if isinstance(text, (bytes, bytearray, memoryview)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise WatError(f"text is not valid UTF-8 (byte {e.start})", 1, 1) from None
+        text = decode_utf8(bytes(text))
     src = Source(text)
     toks, offs, match = tokenize(src)
     n = len(toks)
