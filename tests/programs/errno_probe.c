@@ -196,6 +196,32 @@ int main(void) {
     P("fd_close", __wasi_fd_close(f));
     P("unlink t.txt", __wasi_path_unlink_file(root, "t.txt"));
 
+    printf("-- flags\n");
+    P("open CREAT|DIRECTORY", __wasi_path_open(root, 0, "cd", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_DIRECTORY, 0, 0, 0, &nfd));
+    P("mkdir sub", __wasi_path_create_directory(root, "sub"));
+    P("open TRUNC|DIRECTORY", __wasi_path_open(root, 0, "sub", __WASI_OFLAGS_TRUNC | __WASI_OFLAGS_DIRECTORY, 0, 0, 0, &nfd));
+    P("open sub/ as file rights read", __wasi_path_open(root, 0, "sub/", 0, __WASI_RIGHTS_FD_READ, 0, 0, &nfd));
+    if (nfd > 2) (void)__wasi_fd_close(nfd);
+    P("set_times on dir (mtim_now)", __wasi_path_filestat_set_times(root, 0, "sub", 0, 0, __WASI_FSTFLAGS_MTIM_NOW));
+    P("rmdir sub", __wasi_path_remove_directory(root, "sub"));
+    static const __wasi_fdflags_t fl[] = {__WASI_FDFLAGS_APPEND, __WASI_FDFLAGS_NONBLOCK, __WASI_FDFLAGS_DSYNC,
+                                          __WASI_FDFLAGS_SYNC, __WASI_FDFLAGS_RSYNC};
+    static const char *fln[] = {"append", "nonblock", "dsync", "sync", "rsync"};
+    for (int i = 0; i < 5; i++) {
+        char label[64];
+        nfd = 0;
+        __wasi_errno_t e = __wasi_path_open(root, 0, "fl.txt", __WASI_OFLAGS_CREAT, RW, RW, fl[i], &nfd);
+        snprintf(label, sizeof label, "open fdflags %s", fln[i]);
+        P(label, e);
+        if (!e) {
+            P("  fdstat", __wasi_fd_fdstat_get(nfd, &fst));
+            printf("%-40s %d\n", "  flags", fst.fs_flags);
+            P("  set_flags 0", __wasi_fd_fdstat_set_flags(nfd, 0));
+            (void)__wasi_fd_close(nfd);
+        }
+    }
+    P("unlink fl.txt", __wasi_path_unlink_file(root, "fl.txt"));
+
     printf("-- preopen\n");
     P("path_filestat_get .", __wasi_path_filestat_get(root, 0, ".", &st));
     printf("%-40s %d\n", "  filetype", st.filetype);

@@ -48,8 +48,10 @@ class PathOps:
         flags = _CLOEXEC | os.O_NOFOLLOW
         refusal = 0       # reported after the path resolved, as Wasmtime orders its checks
         if oflags & C.OFLAGS_DIRECTORY:
-            if wants_write or oflags & (C.OFLAGS_CREAT | C.OFLAGS_TRUNC):
-                refusal = C.EINVAL if oflags & C.OFLAGS_CREAT else C.EISDIR
+            if oflags & (C.OFLAGS_CREAT | C.OFLAGS_TRUNC):
+                refusal = C.EINVAL          # cannot create or truncate a directory
+            elif wants_write:
+                refusal = C.EISDIR
             flags |= os.O_RDONLY | os.O_DIRECTORY
         elif wants_write:
             flags |= os.O_RDWR if wants_read else os.O_WRONLY
