@@ -22,6 +22,8 @@ int main(void) {
     const __wasi_rights_t RW = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK |
         __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE |
         __WASI_RIGHTS_FD_SYNC | __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ADVISE | __WASI_RIGHTS_FD_READDIR;
+    const __wasi_rights_t DR = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_PATH_OPEN |
+        __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL;
     char buf[256];
     __wasi_size_t n = 0;
     __wasi_fd_t nfd = 0;
@@ -118,8 +120,6 @@ int main(void) {
     P("mkdir d/e/f (missing parent)", __wasi_path_create_directory(root, "d/e/f"));
     P("open dir for writing", __wasi_path_open(root, 0, "d", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &nfd));
     __wasi_fd_t d = (__wasi_fd_t)-1;
-    const __wasi_rights_t DR = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_PATH_OPEN |
-        __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL;
     P("open dir with write rights", __wasi_path_open(root, 0, "d", __WASI_OFLAGS_DIRECTORY, RW, RW, 0, &nfd));
     P("open dir", __wasi_path_open(root, 0, "d", __WASI_OFLAGS_DIRECTORY, DR, DR | RW, 0, &d));
     P("fd_read on dir", __wasi_fd_read(d, &iov, 1, &n));
@@ -195,6 +195,56 @@ int main(void) {
     P("fd_read on write-only fd", __wasi_fd_read(f, &iov, 1, &n));
     P("fd_close", __wasi_fd_close(f));
     P("unlink t.txt", __wasi_path_unlink_file(root, "t.txt"));
+
+    printf("-- readdir\n");
+    {
+        static const char *names[] = {"r1", "r22", "r333"};
+        __wasi_fd_t rd = 0;
+        (void)__wasi_path_create_directory(root, "rd");
+        for (int i = 0; i < 3; i++) {
+            char p[32];
+            snprintf(p, sizeof p, "rd/%s", names[i]);
+            __wasi_fd_t t = open_file(p, __WASI_OFLAGS_CREAT, RW, 0);
+            (void)__wasi_fd_close(t);
+        }
+        (void)__wasi_path_create_directory(root, "rd/sd");
+        P("open rd", __wasi_path_open(root, 0, "rd", __WASI_OFLAGS_DIRECTORY, DR, DR, 0, &rd));
+        static uint8_t big[4096];
+        P("fd_readdir all", __wasi_fd_readdir(rd, big, sizeof big, 0, &n));
+        int count = 0, types = 0;
+        unsigned long long last = 0, order_ok = 1;
+        for (size_t at = 0; at + sizeof(__wasi_dirent_t) <= n;) {
+            __wasi_dirent_t de;
+            memcpy(&de, big + at, sizeof de);
+            if (de.d_next <= last) order_ok = 0;
+            last = de.d_next;
+            types += de.d_type;
+            count++;
+            at += sizeof de + de.d_namlen;
+        }
+        printf("%-40s %d %d %llu\n", "  entries, type sum, cookies increase", count, types, order_ok);
+        /* cut the buffer inside the second entry: used == buf_len tells "more" */
+        P("fd_readdir 30 bytes", __wasi_fd_readdir(rd, big, 30, 0, &n));
+        printf("%-40s %d\n", "  used", (int)n);
+        P("fd_readdir from cookie 1", __wasi_fd_readdir(rd, big, sizeof big, 1, &n));
+        int rest = 0;
+        for (size_t at = 0; at + sizeof(__wasi_dirent_t) <= n; rest++) {
+            __wasi_dirent_t de;
+            memcpy(&de, big + at, sizeof de);
+            at += sizeof de + de.d_namlen;
+        }
+        printf("%-40s %d\n", "  entries after the first", rest);
+        P("fd_readdir zero buffer", __wasi_fd_readdir(rd, big, 0, 0, &n));
+        printf("%-40s %d\n", "  used", (int)n);
+        (void)__wasi_fd_close(rd);
+        for (int i = 0; i < 3; i++) {
+            char p[32];
+            snprintf(p, sizeof p, "rd/%s", names[i]);
+            (void)__wasi_path_unlink_file(root, p);
+        }
+        (void)__wasi_path_remove_directory(root, "rd/sd");
+        P("rmdir rd", __wasi_path_remove_directory(root, "rd"));
+    }
 
     printf("-- flags\n");
     P("open CREAT|DIRECTORY", __wasi_path_open(root, 0, "cd", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_DIRECTORY, 0, 0, 0, &nfd));
