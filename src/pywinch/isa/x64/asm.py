@@ -259,67 +259,65 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
 
         ``reg`` is the hardware number (0..15) of the ModRM reg field or a /digit.
         """
-        rex = w | (reg & 8) >> 1
-        r3 = (reg & 7) << 3
-        if base == RIP:
-            if index != NO_REG:
-                _bad(insn, "a RIP-relative operand cannot have an index")
-            if type(disp) is not int or not 0 <= disp < len(self._lpos):
-                _bad(insn, f"{disp!r} is not a label of this assembler (RIP-relative operand)")
-            if rex or force_rex:
-                self.buf += pfx + _D8[0x40 | rex] + opc + _D8[r3 | 5]
-            else:
-                self.buf += pfx + opc + _D8[r3 | 5]
-            at = len(self.buf)
-            self.buf += _ZERO4 + imm
-            self._use_label(disp, at, at + 4 + len(imm), 4, insn)
-            return
-        if type(disp) is not int or not -0x80000000 <= disp <= 0x7FFFFFFF:
-            _bad(insn, f"displacement {disp!r} does not fit in 32 bits")
-        if index == NO_REG:
-            if type(base) is not int or not 0 <= base < 16:
-                _bad(insn, f"base {base!r} is not a general-purpose register")
-            rex |= base >> 3
-            b7 = base & 7
-            if disp == 0 and b7 != 5:
-                tail = _D8[r3 | b7]
-            elif -128 <= disp <= 127:
-                tail = _D8[0x40 | r3 | b7]
-                if b7 == 4:
-                    tail += b"\x24"
-                tail += _D8[disp & 0xFF]
-            else:
-                tail = _D8[0x80 | r3 | b7]
-                if b7 == 4:
-                    tail += b"\x24"
-                tail += _pack_i32(disp)
-            if b7 == 4 and disp == 0:
-                tail += b"\x24"
-        else:
-            if type(index) is not int or not 0 <= index < 16 or index == RSP:
-                _bad(insn, f"index {_gpr_name(index)} is not a general-purpose register other than rsp")
-            ss = _SS.get(scale)
-            if ss is None:
-                _bad(insn, f"scale {scale!r} is not 1, 2, 4 or 8")
-            rex |= (index & 8) >> 2
-            if base == NO_REG:
-                tail = _D8[r3 | 4] + _D8[ss | (index & 7) << 3 | 5] + _pack_i32(disp)
-            else:
-                if type(base) is not int or not 0 <= base < 16:
-                    _bad(insn, f"base {base!r} is not a general-purpose register")
-                rex |= base >> 3
-                b7 = base & 7
-                sib = _D8[ss | (index & 7) << 3 | b7]
-                if disp == 0 and b7 != 5:
-                    tail = _D8[r3 | 4] + sib
+        if type(disp) is int and -0x80000000 <= disp <= 0x7FFFFFFF and type(base) is int and 0 <= base < 16:
+            k = (reg & 7) << 4 | base
+            if index == NO_REG:
+                rex = w | (reg & 8) >> 1 | base >> 3
+                if disp == 0 and base & 7 != 5:
+                    tail = _MOD0[k]
                 elif -128 <= disp <= 127:
-                    tail = _D8[0x44 | r3] + sib + _D8[disp & 0xFF]
+                    tail = _MOD1[k] + _D8[disp & 0xFF]
                 else:
-                    tail = _D8[0x84 | r3] + sib + _pack_i32(disp)
+                    tail = _MOD2[k] + _pack_i32(disp)
+            elif type(index) is int and 0 <= index < 16 and index != RSP and scale in _SS:
+                rex = w | (reg & 8) >> 1 | (index & 8) >> 2 | base >> 3
+                sib = _D8[_SS[scale] | (index & 7) << 3 | (base & 7)]
+                if disp == 0 and base & 7 != 5:
+                    tail = _SIB0[k] + sib
+                elif -128 <= disp <= 127:
+                    tail = _SIB1[k] + sib + _D8[disp & 0xFF]
+                else:
+                    tail = _SIB2[k] + sib + _pack_i32(disp)
+            else:
+                self._bad_index(insn, index, scale)
+        elif base == RIP:
+            self._rm_rip(insn, pfx, w, opc, reg, disp, index, imm, force_rex)
+            return
+        elif base == NO_REG and type(disp) is int and -0x80000000 <= disp <= 0x7FFFFFFF:
+            if not (type(index) is int and 0 <= index < 16 and index != RSP and scale in _SS):
+                self._bad_index(insn, index, scale)
+            rex = w | (reg & 8) >> 1 | (index & 8) >> 2
+            tail = _D8[(reg & 7) << 3 | 4] + _D8[_SS[scale] | (index & 7) << 3 | 5] + _pack_i32(disp)
+        elif type(disp) is not int or not -0x80000000 <= disp <= 0x7FFFFFFF:
+            _bad(insn, f"displacement {disp!r} does not fit in 32 bits")
+        else:
+            _bad(insn, f"base {base!r} is not a general-purpose register")
         if rex or force_rex:
             self.buf += pfx + _D8[0x40 | rex] + opc + tail + imm
         else:
             self.buf += pfx + opc + tail + imm
+
+    def _rm_rip(self, insn, pfx, w, opc, reg, label, index, imm, force_rex):
+        """``[rip + label]``: the rel32 is relative to the end of the instruction (after ``imm``)."""
+        if index != NO_REG:
+            _bad(insn, "a RIP-relative operand cannot have an index")
+        if type(label) is not int or not 0 <= label < len(self._lpos):
+            _bad(insn, f"{label!r} is not a label of this assembler (RIP-relative operand)")
+        rex = w | (reg & 8) >> 1
+        modrm = _D8[(reg & 7) << 3 | 5]
+        if rex or force_rex:
+            self.buf += pfx + _D8[0x40 | rex] + opc + modrm
+        else:
+            self.buf += pfx + opc + modrm
+        at = len(self.buf)
+        self.buf += _ZERO4 + imm
+        self._use_label(label, at, at + 4 + len(imm), 4, insn)
+
+    @staticmethod
+    def _bad_index(insn, index, scale):
+        if type(index) is not int or not 0 <= index < 16 or index == RSP:
+            _bad(insn, f"index {_gpr_name(index)} is not a general-purpose register other than rsp")
+        _bad(insn, f"scale {scale!r} is not 1, 2, 4 or 8")
 
     # ============================================================== branches
     def jmp(self, label: int) -> None:
@@ -611,6 +609,25 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
         return bytes(self.buf)
 
 
+
+
+def _modrm_heads(mod, sib):
+    """ModRM bytes (plus the SIB 0x24 a rsp/r12 base needs) by ``(reg & 7) << 4 | base``."""
+    out = []
+    for k in range(128):
+        reg7, base = k >> 4, k & 15
+        if sib:
+            out.append(bytes((mod | reg7 << 3 | 4,)))
+        elif base & 7 == 4:
+            out.append(bytes((mod | reg7 << 3 | 4, 0x24)))
+        else:
+            out.append(bytes((mod | reg7 << 3 | (base & 7),)))
+    return out
+
+
+# [base], [base + disp8], [base + disp32]; then the same with a SIB byte to follow.
+_MOD0, _MOD1, _MOD2 = (_modrm_heads(m, False) for m in (0x00, 0x40, 0x80))
+_SIB0, _SIB1, _SIB2 = (_modrm_heads(m, True) for m in (0x00, 0x40, 0x80))
 _JCC_NEAR = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
 _PUSH = [bytes((0x41, 0x50 + r - 8)) if r >= 8 else bytes((0x50 + r,)) for r in range(16)]
 _POP = [bytes((0x41, 0x58 + r - 8)) if r >= 8 else bytes((0x58 + r,)) for r in range(16)]
