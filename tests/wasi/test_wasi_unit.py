@@ -640,3 +640,36 @@ def test_resolve_is_linear_in_path_length(box):
         assert time.monotonic() - t0 < 3
     finally:
         os.close(base)
+
+
+def test_poll_oneoff_pipe_readiness_and_hangup():
+    config = WasiConfig()
+    config.inherit_stdin()
+    r, w = os.pipe()
+    saved = os.dup(0)
+    os.dup2(r, 0)
+    try:
+        g = Guest(config)
+        sub = g.alloc(48)
+        struct.pack_into("<QB", g.mem, sub, 5, C.EVENTTYPE_FD_READ)
+        struct.pack_into("<I", g.mem, sub + 16, 0)
+        clock = _subscribe_clock(g, 6, 50_000_000)
+        subs = g.alloc(96)
+        g.mem[subs:subs + 48] = g.mem[sub:sub + 48]
+        g.mem[subs + 48:subs + 96] = g.mem[clock:clock + 48]
+        out, nout = g.alloc(64), g.alloc(4)
+        # nothing to read yet: the 50 ms clock fires
+        assert g.poll_oneoff(subs, out, 2, nout) == 0
+        assert g.u32(nout) == 1 and _events(g, out, 1)[0][0] == 6
+        os.write(w, b"abc")
+        assert g.poll_oneoff(subs, out, 2, nout) == 0
+        assert g.u32(nout) == 1 and _events(g, out, 1)[0] == (5, 0, C.EVENTTYPE_FD_READ)
+        assert struct.unpack_from("<QH", g.mem, out + 16) == (3, 0)
+        assert g.read(0, 10) == b"abc"
+        os.close(w)
+        assert g.poll_oneoff(subs, out, 2, nout) == 0
+        assert struct.unpack_from("<QH", g.mem, out + 16) == (0, C.EVENTRWFLAGS_HANGUP)
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+        os.close(r)

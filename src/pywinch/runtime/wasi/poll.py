@@ -1,7 +1,7 @@
 """``poll_oneoff``: waiting on clocks and on descriptor readiness.
 
 Clock subscriptions become one timeout; descriptor subscriptions go to
-``select``. Regular files and directories are always ready (as for POSIX
+``poll(2)``. Regular files and directories are always ready (as for POSIX
 poll), and so are Python-side streams, so only pipes, terminals and sockets
 are actually waited on. As in Wasmtime, when descriptors become ready only
 their events are reported; clock events are reported when the time has come
@@ -22,6 +22,9 @@ _sub_head = struct.Struct("<QB")          # userdata, tag
 _sub_clock = struct.Struct("<IxxxxQQH")   # at +16: id, timeout, precision, flags
 _sub_fd = struct.Struct("<I")             # at +16: fd
 _event = struct.Struct("<QHBxxxxxQHxxxxxx")
+_SLICE = 3600.0           # longest single wait, in seconds
+_POLLIN = getattr(select, "POLLIN", 1)
+_POLLOUT = getattr(select, "POLLOUT", 4)
 
 
 def _readable_bytes(host_fd: int, filetype: int) -> int:
@@ -74,17 +77,25 @@ class PollOps:
                 raise WasiErrno(C.EINVAL)
 
         events = []
+        first = min(d for d, _ in clocks) if clocks else None
         if waits:
             events = self._ready(waits, 0.0)
-            if not events:
-                timeout = None
-                if clocks:
-                    timeout = max(0, min(d for d, _ in clocks) - time.monotonic_ns()) / 1e9
-                events = self._ready(waits, timeout)
-        elif clocks:
-            delay = min(d for d, _ in clocks) - time.monotonic_ns()
-            if delay > 0:
-                time.sleep(delay / 1e9)
+            # Wait in slices: a guest may ask for centuries, which neither
+            # select nor sleep accept in one go.
+            while not events:
+                if first is None:
+                    events = self._ready(waits, _SLICE)
+                    continue
+                remaining = first - time.monotonic_ns()
+                if remaining <= 0:
+                    break
+                events = self._ready(waits, min(remaining / 1e9, _SLICE))
+        elif first is not None:
+            while True:
+                remaining = first - time.monotonic_ns()
+                if remaining <= 0:
+                    break
+                time.sleep(min(remaining / 1e9, _SLICE))
         if not events:
             now = time.monotonic_ns()
             events = [(userdata, 0, C.EVENTTYPE_CLOCK, 0, 0)
@@ -95,10 +106,10 @@ class PollOps:
         return 0
 
     @staticmethod
-    def _ready(waits, timeout):
-        """Events of the descriptors ready within ``timeout`` seconds (None: no limit)."""
+    def _ready(waits, timeout: float):
+        """Events of the descriptors ready within ``timeout`` seconds."""
         events = []
-        readers, writers = [], []
+        masks: dict[int, int] = {}
         for userdata, tag, entry in waits:
             host_fd = entry.host_fd
             if host_fd is None or entry.filetype in (C.FILETYPE_REGULAR_FILE, C.FILETYPE_DIRECTORY):
@@ -106,19 +117,24 @@ class PollOps:
                 if tag == C.EVENTTYPE_FD_READ and host_fd is not None:
                     nbytes = _readable_bytes(host_fd, entry.filetype)
                 events.append((userdata, 0, tag, nbytes, 0))
-            elif tag == C.EVENTTYPE_FD_READ:
-                readers.append(host_fd)
             else:
-                writers.append(host_fd)
-        if events or not (readers or writers):
-            if not events and timeout:
-                time.sleep(timeout)
+                masks[host_fd] = masks.get(host_fd, 0) | (_POLLIN if tag == C.EVENTTYPE_FD_READ
+                                                          else _POLLOUT)
+        if events:
             return events
-        r, w, _ = select.select(readers, writers, [], timeout)
-        r, w = set(r), set(w)
+        # poll(2), not select: host descriptors may be numbered past FD_SETSIZE.
+        poller = select.poll()
+        for host_fd, mask in masks.items():
+            poller.register(host_fd, mask)
+        ready = dict(poller.poll(max(0, round(timeout * 1000))))
         for userdata, tag, entry in waits:
-            if tag == C.EVENTTYPE_FD_READ and entry.host_fd in r:
-                events.append((userdata, 0, tag, _readable_bytes(entry.host_fd, entry.filetype), 0))
-            elif tag == C.EVENTTYPE_FD_WRITE and entry.host_fd in w:
-                events.append((userdata, 0, tag, 0, 0))
+            got = ready.get(entry.host_fd, 0)
+            if not got:
+                continue
+            hangup = C.EVENTRWFLAGS_HANGUP if got & (select.POLLHUP | select.POLLERR) else 0
+            if tag == C.EVENTTYPE_FD_READ and got & (_POLLIN | select.POLLHUP | select.POLLERR):
+                nbytes = _readable_bytes(entry.host_fd, entry.filetype)
+                events.append((userdata, 0, tag, nbytes, hangup))
+            elif tag == C.EVENTTYPE_FD_WRITE and got & (_POLLOUT | select.POLLHUP | select.POLLERR):
+                events.append((userdata, 0, tag, 0, hangup))
         return events
