@@ -51,6 +51,13 @@ def test_exit_code(engine, code):
     assert r.stdout == f"exiting with {code}\n".encode()
 
 
+@pytest.mark.parametrize("code", [126, 255, 300, -1])
+def test_exit_code_out_of_range_is_an_error(engine, code):
+    # Wasmtime refuses statuses a shell reserves (126 and up): a trap, not an exit.
+    with pytest.raises(Exception, match=r"invalid exit status outside of \[0..126\)"):
+        engine.run(Run("exit_code", [str(code)]))
+
+
 FILES_STDOUT = """\
 read 35 bytes: [line 1
 line 2

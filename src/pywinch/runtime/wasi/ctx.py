@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 
-from ...errors import ExitTrap, WasmError
+from ...errors import ExitTrap, Trap, TrapCode, WasmError
 from ...wasm.types import I32, I64
 from . import constants as C
 from .config import WasiConfig
@@ -225,7 +225,11 @@ class WasiCtx(FdOps, PathOps, PollOps):
     # --- process -------------------------------------------------------------
     def proc_exit(self, mem, code):
         code &= U32
-        raise ExitTrap(code - (1 << 32) if code >> 31 else code)
+        if code >= 126:
+            # As Wasmtime: 126 and up mean "not executable", "not found" and
+            # signals to a shell, so a guest cannot claim them.
+            raise Trap(TrapCode.HOST_EXCEPTION, "exit with invalid exit status outside of [0..126)")
+        raise ExitTrap(code)
 
     def proc_raise(self, mem, signal):
         # Preview1 deprecated signals; there is no process to signal in a sandbox.
