@@ -648,3 +648,32 @@ def test_atomics_execute():
     a.ret()
     f = build(a, u64, ctypes.c_void_p, u64)
     assert f(ctypes.addressof(cell), 0x30) == 0x37 and cell[0] == 0x30
+
+
+def test_code_memory_os_refusals(monkeypatch):
+    from pywinch.errors import UnsupportedError
+    from pywinch.runtime import code as code_mod
+    monkeypatch.setattr(code_mod, "_mmap_fn", lambda *a: code_mod._MAP_FAILED)
+    with pytest.raises(code_mod.CodeMemoryError, match="cannot map"):
+        CodeMemory(b"\xc3")
+    monkeypatch.undo()
+    unmapped = []
+    real_munmap = code_mod._munmap
+    monkeypatch.setattr(code_mod, "_mprotect", lambda *a: -1)
+    monkeypatch.setattr(code_mod, "_munmap", lambda addr, size: (unmapped.append(addr), real_munmap(addr, size)))
+    with pytest.raises(code_mod.CodeMemoryError, match="executable"):
+        CodeMemory(b"\xc3")
+    assert len(unmapped) == 1            # the RW mapping is not leaked
+    monkeypatch.undo()
+    monkeypatch.setattr(code_mod, "_mmap_fn", None)
+    with pytest.raises(UnsupportedError, match="not supported yet"):
+        CodeMemory(b"\xc3")
+    monkeypatch.undo()
+    mem = CodeMemory(b"\xc3")
+    with pytest.raises(code_mod.CodeMemoryError):
+        mem.address(1)
+    with pytest.raises(code_mod.CodeMemoryError):
+        mem.read(0, 2)
+    mem.free()
+    with pytest.raises(code_mod.CodeMemoryError, match="freed"):
+        mem.func(0, None)

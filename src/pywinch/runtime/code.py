@@ -24,20 +24,35 @@ import mmap as _mmap
 import sys
 import weakref
 
-from ..errors import WasmError
+from ..errors import UnsupportedError, WasmError
 
 PAGE = _mmap.PAGESIZE
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_mmap_fn = _libc.mmap
-_mmap_fn.restype = ctypes.c_void_p
-_mmap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_mprotect = _libc.mprotect
-_mprotect.restype = ctypes.c_int
-_mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-_munmap = _libc.munmap
-_munmap.restype = ctypes.c_int
-_munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+
+def _bind_libc():
+    """mmap/mprotect/munmap from the C library (POSIX only: Linux, macOS)."""
+    if sys.platform == "win32":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.mprotect.restype = ctypes.c_int
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munmap.restype = ctypes.c_int
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    return libc.mmap, libc.mprotect, libc.munmap
+
+
+_fns = _bind_libc()
+if _fns is None:
+    _mmap_fn = _mprotect = _munmap = None
+else:
+    _mmap_fn, _mprotect, _munmap = _fns
+del _fns
 
 _PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
 _MAP_PRIVATE = 0x02
@@ -69,6 +84,8 @@ class CodeMemory:
     __slots__ = ("addr", "size", "mapped", "_finalizer", "__weakref__")
 
     def __init__(self, code: bytes | bytearray | memoryview):
+        if _mmap_fn is None:
+            raise UnsupportedError(f"executable memory on {sys.platform} is not supported yet (needs POSIX mmap)")
         code = bytes(code)
         size = len(code)
         mapped = max(PAGE, (size + PAGE - 1) // PAGE * PAGE)
