@@ -411,15 +411,7 @@ class FuncCompiler:
     # --------------------------------------------------------------- traps
     def trap_if(self, cc, code):
         """Branch to an out-of-line stub that traps with ``code`` when ``cc`` holds."""
-        label = self.a.new_label()
-        self.a.jcc(cc, label)
-        self.trap_stubs.append((label, code, self.offset))
-
-    def trap_label(self, code):
-        """A label whose stub traps with ``code`` (for jumps built by the caller)."""
-        label = self.a.new_label()
-        self.trap_stubs.append((label, code, self.offset))
-        return label
+        self.trap_stubs.append((self.a.jcc_fixup(cc), code, self.offset))
 
     def trap_now(self, code):
         pc = self.a.trap_call(code)
@@ -431,13 +423,13 @@ class FuncCompiler:
 
     def emit_trap_stubs(self):
         a = self.a
-        for label, code, off in self.trap_stubs:
-            a.bind(label)
+        sites = self.trap_sites
+        for at, code, off in self.trap_stubs:
+            a.patch_rel32_here(at)
             if code == 0:
                 # Dynamic: a builtin returned the code in eax; the routine takes it in ecx.
                 a.mov_rr(4, self.abi.SHIFT_COUNT, self.abi.RET_GPR)
-            pc = a.trap_call(code)
-            self.trap_sites.append((pc, code, off))
+            sites.append((a.trap_call(code), code, off))
         self.trap_stubs = []
 
     # ------------------------------------------------------------ helpers

@@ -137,11 +137,9 @@ def emit_return(c):
         for k in range(1, n):
             c.store_value(stack[first + k], first + k, c.fp, base + sig.result_offsets[k])
         e = stack[first]
-        c.load_value(e, first, c.abi.RET_XMM if IS_FLOAT[e[1]] else c.abi.RET_GPR)
-        # The values now belong to the return registers/area.
-        for k in range(1, n):
-            if stack[first + k][0] == K_REG:
-                pass  # already freed by store_value
+        ret = c.abi.RET_XMM if IS_FLOAT[e[1]] else c.abi.RET_GPR
+        c.load_value(e, first, ret)
+        c.free_reg(ret)              # the value now belongs to the caller
         del stack[first:]
     c.mc.emit_fuel_flush(c)
     a.epilogue()

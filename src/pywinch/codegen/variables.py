@@ -143,12 +143,18 @@ def _address(c, memarg, size):
         if ea + size <= 0x7FFFFFFF:
             a.alu_mi(7, 8, ea + size, mbase, mdisp + vo.MEMORY_LENGTH)   # cmp [len], end
             c.trap_if(c.cc.CC_B, TrapCode.HEAP_OUT_OF_BOUNDS)
-            a.load(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
+            a.load_fixed(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
             if tmp >= 0:
                 c.free_reg(tmp)
             return scratch, ea, -1, ()
         c.push_const(I32, e[2])
     addr = c.pop_reg()
+    if tmp < 0 and end <= 0x7FFFFFFF:
+        # The common case, with cached encodings: defined memory, small offset.
+        a.heap_check(addr, end, mbase, mdisp + vo.MEMORY_LENGTH, scratch)
+        c.trap_stubs.append((a.jcc_fixup(7), TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))   # ja
+        a.load_fixed(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
+        return scratch, offset, addr, (addr,)
     if end <= 0x7FFFFFFF:
         a.lea(8, scratch, addr, end)
     else:
@@ -175,12 +181,35 @@ _LOADS = {
 _STORES = {0x36: 4, 0x37: 8, 0x38: 4, 0x39: 8, 0x3A: 1, 0x3B: 2, 0x3C: 1, 0x3D: 2, 0x3E: 4}
 
 
+def _fast_memory(c, memarg, size):
+    """``(len_disp, base_disp)`` when the access can use the cached sequence
+    (defined memory, address not constant, offset + size fits a disp32), else None."""
+    _align, offset, mem = memarg
+    vmo = c.mc.vmoffsets
+    if mem < vmo.num_imported_memories or offset + size > 0x7FFFFFFF or c.stack[-1][0] == K_CONST:
+        return None
+    d = vmo.memory_definition(mem)
+    return d + vo.MEMORY_LENGTH, d + vo.MEMORY_BASE
+
+
 def _make_load(code):
     size, t, signed = _LOADS[code]
     float_ = IS_FLOAT[t]
     dsize = TSIZE[t]
+    acc = ("load", size, dsize, signed)
 
     def visit(c, memarg):
+        fast = _fast_memory(c, memarg, size)
+        if fast is not None:
+            addr = c.pop_reg()
+            # An integer result reuses the address register.
+            r = c.alloc_xmm() if float_ else addr
+            at = c.a.heap_access(acc, r, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch)
+            c.trap_stubs.append((at, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
+            if float_:
+                c.free_reg(addr)
+            c.push_reg(t, r)
+            return
         base, disp, index, temps = _address(c, memarg, size)
         for r in temps:
             c.free_reg(r)
@@ -198,6 +227,7 @@ def _make_load(code):
 
 def _make_store(code):
     size = _STORES[code]
+    acc = ("store", size)
 
     def visit(c, memarg):
         stack = c.stack
@@ -221,6 +251,14 @@ def _make_store(code):
                 c.free_reg(r)
             return
         vr = c.pop_reg()
+        fast = _fast_memory(c, memarg, size)
+        if fast is not None:
+            addr = c.pop_reg()
+            at = c.a.heap_access(acc, vr, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch)
+            c.trap_stubs.append((at, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
+            c.free_reg(vr)
+            c.free_reg(addr)
+            return
         base, disp, index, temps = _address(c, memarg, size)
         c.a.store(size, vr, base, disp, index)
         c.free_reg(vr)

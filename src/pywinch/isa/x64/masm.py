@@ -14,6 +14,39 @@ _LEAVE = b"\xc9"
 _REP_STOSQ = b"\xf3\x48\xab"
 
 
+# --- precomputed sequences for the compiler's hottest macros -----------------------
+_JCC_NEAR = [bytes((0x0F, 0x80 | cc)) + b"\0\0\0\0" for cc in range(16)]
+_CALL_REL32 = b"\xe8\0\0\0\0"
+_seq_cache: dict = {}
+_heap_cache: dict = {}
+
+
+def _seq(key, build):
+    """Bytes of a fixed instruction sequence, encoded once by a scratch assembler."""
+    b = _seq_cache.get(key)
+    if b is None:
+        a = Assembler()
+        build(a)
+        b = _seq_cache[key] = bytes(a.buf)
+    return b
+
+
+def _heap_check_bytes(addr, end, base, len_disp, scratch):
+    def build(a):
+        a.lea(8, scratch, addr, end)
+        a.alu_rm(7, 8, scratch, base, len_disp)       # cmp scratch, [len]
+    return _seq(("heap", addr, end, base, len_disp, scratch), build)
+
+
+def _load_bytes(size, dst, base, disp):
+    return _seq(("load", size, dst, base, disp), lambda a: a.load(size, dst, base, disp))
+
+
+def _mm_patch_rel32(buf, at, target):
+    rel = target - (at + 4)
+    buf[at:at + 4] = rel.to_bytes(4, "little", signed=True)
+
+
 class MacroAssembler(Assembler):
     __slots__ = ()
 
@@ -59,3 +92,58 @@ class MacroAssembler(Assembler):
         (the offset just after the call, relative to this buffer)."""
         at = self.call_extern(("trap", code))
         return at + 4
+
+    def jcc_fixup(self, cc: int) -> int:
+        """``j<cc> rel32`` to a target given later with :meth:`patch_rel32`; returns the field offset."""
+        buf = self.buf
+        buf += _JCC_NEAR[cc]
+        return len(buf) - 4
+
+    def patch_rel32_here(self, at: int) -> None:
+        """Point the rel32 field at ``at`` to the current offset."""
+        _mm_patch_rel32(self.buf, at, len(self.buf))
+
+    def heap_check(self, addr: int, end: int, base: int, len_disp: int, scratch: int) -> None:
+        """``lea scratch, [addr + end]; cmp scratch, [base + len_disp]`` (then the caller's ``ja``)."""
+        self.buf += _heap_check_bytes(addr, end, base, len_disp, scratch)
+
+    def load_fixed(self, size: int, dst: int, base: int, disp: int) -> None:
+        """A load whose operands repeat across the module (cached encoding)."""
+        self.buf += _load_bytes(size, dst, base, disp)
+
+    def heap_access(self, acc, reg: int, addr: int, offset: int, mbase: int, len_disp: int,
+                    base_disp: int, scratch: int) -> int:
+        """Bounds-checked linear-memory access, as one cached byte sequence::
+
+            lea scratch, [addr + offset + size]
+            cmp scratch, [mbase + len_disp]
+            ja  <trap>                       ; rel32 patched by the caller
+            mov scratch, [mbase + base_disp]
+            <access> reg, [scratch + addr + offset]
+
+        ``acc`` is ``("load", size, dst_size, signed)`` or ``("store", size)``;
+        ``offset + size`` must fit a disp32.  Returns the offset of the ``ja``
+        rel32 field.
+        """
+        key = (acc, reg, addr, offset, mbase, len_disp, base_disp, scratch)
+        entry = _heap_cache.get(key)
+        if entry is None:
+            a = Assembler()
+            a.lea(8, scratch, addr, offset + acc[1])
+            a.alu_rm(7, 8, scratch, mbase, len_disp)
+            a.buf += _JCC_NEAR[7]
+            jpos = len(a.buf) - 4
+            a.load(8, scratch, mbase, base_disp)
+            if acc[0] == "store":
+                a.store(acc[1], reg, scratch, offset, addr)
+            elif reg >= 16:
+                a.load(acc[1], reg, scratch, offset, addr)
+            elif acc[3]:
+                a.load_sx(acc[1], acc[2], reg, scratch, offset, addr)
+            else:
+                a.load_zx(acc[1], reg, scratch, offset, addr)
+            entry = _heap_cache[key] = (bytes(a.buf), jpos)
+        buf = self.buf
+        at = len(buf) + entry[1]
+        buf += entry[0]
+        return at
