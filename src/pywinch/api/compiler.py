@@ -23,15 +23,16 @@ MODE = {MODE_ACTIVE: ACTIVE, MODE_PASSIVE: PASSIVE, MODE_DECLARATIVE: DECLARATIV
 def compile_module(module, config) -> CompiledModule:
     """Validate and compile (one pass per function) with the engine's settings.
 
-    Epoch checks are always emitted: besides Config.epoch_interruption they are
-    how Ctrl-C stops a running call (runtime/interrupt.py); without
+    Epoch checks are emitted unless both Config.epoch_interruption and
+    Config.interruptible (pywinch's own, on by default) are off: they are how
+    Ctrl-C stops a running call (runtime/interrupt.py); without
     epoch_interruption the deadline is "never" and only Ctrl-C moves it."""
     try:
         from ..codegen import compile_module as _compile
     except ImportError:
         raise UnsupportedError("the compiler (pywinch.codegen.compile_module) is not available yet") from None
     return _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
-                    epoch=True)
+                    epoch=bool(config.epoch_interruption or config.interruptible))
 
 
 def wasm_to_native(key: tuple):

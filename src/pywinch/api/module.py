@@ -18,6 +18,7 @@ from .types import ExportType, FuncType, GlobalType, ImportType, Limits, MemoryT
 _SER_MAGIC = b"PYWMOD\x00\x02"
 _HEADER = struct.Struct("<8sIIQ")      # magic, flags, reserved, length of the Wasm binary
 _FLAG_FUEL = 1                         # compiled with fuel checks (Config.consume_fuel)
+_FLAG_EPOCH = 2                        # compiled with epoch checks
 
 
 def _to_binary(wasm) -> bytes:
@@ -69,7 +70,9 @@ class Module:
     def serialize(self) -> bytearray:
         """Machine code and module, loadable by :meth:`deserialize` without compiling."""
         code = self._compiled.serialize()
-        flags = _FLAG_FUEL if self.engine.config.consume_fuel else 0
+        cfg = self.engine.config
+        flags = (_FLAG_FUEL if cfg.consume_fuel else 0) | \
+            (_FLAG_EPOCH if cfg.epoch_interruption or cfg.interruptible else 0)
         return bytearray(_HEADER.pack(_SER_MAGIC, flags, 0, len(self._binary)) + self._binary + code)
 
     @classmethod
@@ -84,6 +87,9 @@ class Module:
         if bool(flags & _FLAG_FUEL) != bool(engine.config.consume_fuel):
             raise WasmError("serialized module was compiled with a different Config.consume_fuel "
                             "than this engine's")
+        if engine.config.epoch_interruption and not flags & _FLAG_EPOCH:
+            raise WasmError("serialized module was compiled without the epoch checks "
+                            "Config.epoch_interruption needs")
         binary = data[h:h + n]
         compiled = CompiledModule.deserialize(data[h + n:])
         try:
