@@ -125,6 +125,8 @@ def tokenize(src: Source) -> tuple[list[str], list[int], list[int]]:
         break
     if "(@" in text:
         toks, offs = _drop_annotations(src, toks, offs)
+    if '$"' in text:
+        _canonical_string_ids(toks)
     match = _match_parens(src, toks, offs)
     return toks, offs, match
 
@@ -183,6 +185,23 @@ def _raise_bad_char(src: Source, text: str, at: int):
     if ch == ";":
         raise src.error("unexpected character ';' (a comment starts with ';;')", at)
     raise src.error(f"unexpected character {ch!r}", at)
+
+
+def _canonical_string_ids(toks: list[str]) -> None:
+    """Rewrite ``$"name"`` identifiers as ``$name``: the two spell the same identifier.
+
+    ``wasm-tools print`` writes names that are not plain idchars this way.
+    A token that is not ``$`` plus one well-formed UTF-8 string is left alone
+    (and rejected where an identifier is expected).
+    """
+    for k, t in enumerate(toks):
+        if t.startswith('$"'):
+            b = string_bytes(t[1:])
+            if b:
+                try:
+                    toks[k] = "$" + b.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
 
 
 def _drop_annotations(src: Source, toks: list[str], offs: list[int]):

@@ -17,6 +17,8 @@ section) follow ``wasm-tools parse`` so the two produce the same bytes.
 
 from __future__ import annotations
 
+import re
+
 from ...errors import WatError
 from .encode import u32, uleb, name as enc_name, section
 from .instr import compile_instrs
@@ -31,6 +33,8 @@ SPACES = ("func", "table", "memory", "global", "type", "elem", "data")
 _IMPORT_KIND = {"func": 0, "table": 1, "memory": 2, "global": 3}
 _DEFINABLE = ("func", "table", "memory", "global")
 _PAGE = 65536
+# An identifier glued to a string (``$l"a"``) is a reserved token, not an id.
+_RESERVED = re.compile(r'^\$[^"]*"')
 _SPACE_WORDS = {"func": "function", "table": "table", "memory": "memory", "global": "global",
                 "type": "type", "elem": "elem segment", "data": "data segment"}
 
@@ -68,7 +72,7 @@ class ModuleCompiler:
 
     def check_id(self, i: int) -> str:
         t = self.toks[i]
-        if len(t) < 2 or '"' in t:
+        if len(t) < 2 or t.startswith('$"') or (t.count('"') and _RESERVED.search(t)):
             raise self.err(f"malformed identifier {t!r}", i)
         return t
 
