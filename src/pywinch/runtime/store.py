@@ -20,6 +20,8 @@ Q_TRAP_PC = vo.LIMITS_TRAP_PC >> 3
 Q_TRAP_FP = vo.LIMITS_TRAP_FP >> 3
 Q_PENDING = vo.LIMITS_PENDING_EXCEPTION >> 3
 U64_MAX = 0xFFFFFFFFFFFFFFFF
+EXTERN_GC_MIN = 4096      # externref handles before the first collection
+EXTERN_GRACE = 1024       # the newest handles a collection always keeps
 
 # Signature ids are process-wide: two engines never share functions, and one
 # numbering lets serialized modules and host functions agree without a handshake.
@@ -92,7 +94,7 @@ class StoreState:
 
     __slots__ = ("engine", "limits", "lq", "externs", "extern_ids", "next_handle", "funcs",
                  "instances", "keep", "pending", "limiter", "api_funcs", "owner", "wrap_func",
-                 "interrupted", "saved_deadline",
+                 "interrupted", "saved_deadline", "extern_gc_at",
                  "__weakref__")
 
     def __init__(self, engine: EngineState):
@@ -103,6 +105,7 @@ class StoreState:
         # Wasmtime's defaults: with epochs on, the deadline is the current epoch
         # (trap at once until set); with fuel on, the tank starts empty.
         lq[_Q_DEADLINE] = engine.epoch.q[0] if engine.epoch_interruption else U64_MAX
+        self.extern_gc_at = EXTERN_GC_MIN
         self.interrupted = False      # Ctrl-C turned the deadline to 0 (see interrupt.py)
         self.saved_deadline = 0
         lq[_Q_FUEL] = 0
@@ -135,7 +138,45 @@ class StoreState:
         self.next_handle += 1
         self.externs[h] = obj
         self.extern_ids[id(obj)] = h
+        if len(self.externs) > self.extern_gc_at and not self.lq[_Q_ENTRY_SP]:
+            self.collect_externs(h - EXTERN_GRACE)
         return h
+
+    def collect_externs(self, below: int) -> None:
+        """Forget externref handles nothing in Wasm can reach any more.
+
+        Run only while no Wasm of this store is on the stack, so the roots are
+        exactly the externref tables and globals of the store.  Handles at or
+        above ``below`` are kept whatever: they may be arguments of the call
+        being prepared (a call has at most 1000 parameters).
+        """
+        roots = set()
+        for t, g in self._extern_roots():
+            if t is not None:
+                roots.update(t.buf.q[:t.size].tolist())
+            else:
+                roots.add(g.get_raw())
+        externs = self.externs
+        for h in [h for h in externs if h < below and h not in roots]:
+            obj = externs.pop(h)
+            if self.extern_ids.get(id(obj)) == h:
+                del self.extern_ids[id(obj)]
+        self.extern_gc_at = max(EXTERN_GC_MIN, 2 * len(externs))
+
+    def _extern_roots(self):
+        from .globals import RuntimeGlobal
+        from .table import RuntimeTable
+        from .values import EXTERNREF
+        seen = set()
+        objs = [o for inst in self.instances for o in (*inst.tables, *inst.globals)] + list(self.keep)
+        for o in objs:
+            if id(o) in seen:
+                continue
+            seen.add(id(o))
+            if isinstance(o, RuntimeTable) and o.elem_type == EXTERNREF:
+                yield o, None
+            elif isinstance(o, RuntimeGlobal) and o.valtype == EXTERNREF:
+                yield None, o
 
     def raw_to_extern(self, h: int):
         if h == 0:
