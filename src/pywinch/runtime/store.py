@@ -146,11 +146,14 @@ class StoreState:
         """Forget externref handles nothing in Wasm can reach any more.
 
         Run only while no Wasm of this store is on the stack, so the roots are
-        exactly the externref tables and globals of the store.  Handles at or
+        exactly the externref tables, globals and element segments of the store.  Handles at or
         above ``below`` are kept whatever: they may be arguments of the call
         being prepared (a call has at most 1000 parameters).
         """
         roots = set()
+        for inst in self.instances:
+            for seg in inst.elems:       # passive segments may hold global.get'ed externrefs
+                roots.update(seg)
         for t, g in self._extern_roots():
             if t is not None:
                 roots.update(t.buf.q[:t.size].tolist())
