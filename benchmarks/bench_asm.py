@@ -1,6 +1,6 @@
 """Encoding throughput of the x86-64 assembler on a compiler-like instruction mix.
 
-    python benchmarks/bench_asm.py [--blocks N] [--repeat R]
+    python benchmarks/bench_asm.py [--blocks N] [--repeat R] [--forms]
 
 The mix is what the single-pass compiler emits per Wasm operator: local and
 vmctx loads/stores (rbp/r14-relative, disp8 and disp32), register moves and
@@ -71,11 +71,45 @@ def run(blocks: int) -> tuple[int, float]:
     return blocks * INSNS_PER_BLOCK + 1, dt
 
 
+FORMS = (
+    ("load [rbp+disp8]", "a.load(8, RAX, RBP, -16)"),
+    ("load [r14+disp32]", "a.load(8, RAX, R14, 0x200)"),
+    ("load8_u [base+index+disp]", "a.load_zx(1, RCX, RDX, 16, RDI, 1)"),
+    ("store [rbp+disp8]", "a.store(4, RAX, RBP, -24)"),
+    ("mov r, r", "a.mov_rr(8, RDI, RAX)"),
+    ("mov r, imm", "a.mov_ri(4, R11, 0x12345)"),
+    ("add r, r", "a.alu_rr(ADD, 4, RAX, RCX)"),
+    ("add r, imm8", "a.alu_ri(ADD, 4, RAX, 5)"),
+    ("cmp r, imm32", "a.alu_ri(CMP, 8, RAX, 500)"),
+    ("setcc + movzx", "a.setcc(CC_L, RCX); a.movzx_rr(1, RCX, RCX)"),
+    ("jcc backward", "a.jcc(CC_E, top)"),
+    ("call label", "a.call(top)"),
+    ("addsd", "a.addsd(XMM0, XMM1)"),
+)
+
+
+def forms() -> None:
+    """Nanoseconds per call of single hot forms (CPU time, best of 7)."""
+    import timeit
+    a = Assembler()
+    top = a.new_label()
+    a.bind(top)
+    env = dict(globals(), a=a, top=top)
+    for label, stmt in FORMS:
+        n = 100000
+        t = min(timeit.repeat(stmt, globals=env, number=n, repeat=7, timer=time.process_time))
+        a.buf.clear()
+        print(f"  {label:28s} {t / n * 1e9:6.0f} ns")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", type=int, default=20000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--forms", action="store_true", help="also time single hot forms")
     args = ap.parse_args()
+    if args.forms:
+        forms()
     best = None
     for _ in range(args.repeat):
         n, dt = run(args.blocks)

@@ -57,6 +57,9 @@ class GprMixin:
         """
         if type(dst) is not int or not 0 <= dst < 16:
             _bad("mov", f"destination {dst!r} is not a general-purpose register")
+        if 0 <= imm <= 0xFFFFFFFF and (size == 4 or size == 8):
+            self.buf += _MOV_I32[dst] + _pack_u32(imm)
+            return
         if size == 8:
             if 0 <= imm <= 0xFFFFFFFF:
                 self.buf += (_D8[0x41] + _D8[0xB8 + dst - 8] if dst >= 8 else _D8[0xB8 + dst]) + _pack_u32(imm)
@@ -104,11 +107,14 @@ class GprMixin:
         or :meth:`load_sx` to extend.
         """
         if type(dst) is int and 0 <= dst < 16:
-            # Fast path: a frame or vmctx slot ([base + disp8], 4 or 8 bytes).
-            if index == NO_REG and -128 <= disp <= 127 and disp and (size == 8 or size == 4) \
-                    and type(base) is int and 0 <= base < 16:
-                self.buf += (_LD8 if size == 8 else _LD4)[dst << 4 | base] + _D8[disp & 0xFF]
-                return
+            # Fast path: a frame or vmctx slot ([base + disp], 4 or 8 bytes).
+            if index == NO_REG and (size == 8 or size == 4) and type(base) is int and 0 <= base < 16:
+                if -128 <= disp <= 127 and disp:
+                    self.buf += (_LD8 if size == 8 else _LD4)[dst << 4 | base] + _D8[disp & 0xFF]
+                    return
+                if 127 < disp <= 0x7FFFFFFF or -0x80000000 <= disp < -128:
+                    self.buf += (_LD8_32 if size == 8 else _LD4_32)[dst << 4 | base] + _pack_i32(disp)
+                    return
             if size == 8:
                 self._rm("mov", b"", 8, b"\x8b", dst, base, disp, index, scale)
             elif size == 4:
@@ -130,10 +136,13 @@ class GprMixin:
     def store(self, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``mov [mem], src``; an XMM ``src`` stores with movss/movsd/movdqu (4/8/16)."""
         if type(src) is int and 0 <= src < 16:
-            if index == NO_REG and -128 <= disp <= 127 and disp and (size == 8 or size == 4) \
-                    and type(base) is int and 0 <= base < 16:
-                self.buf += (_ST8 if size == 8 else _ST4)[src << 4 | base] + _D8[disp & 0xFF]
-                return
+            if index == NO_REG and (size == 8 or size == 4) and type(base) is int and 0 <= base < 16:
+                if -128 <= disp <= 127 and disp:
+                    self.buf += (_ST8 if size == 8 else _ST4)[src << 4 | base] + _D8[disp & 0xFF]
+                    return
+                if 127 < disp <= 0x7FFFFFFF or -0x80000000 <= disp < -128:
+                    self.buf += (_ST8_32 if size == 8 else _ST4_32)[src << 4 | base] + _pack_i32(disp)
+                    return
             if size == 8:
                 self._rm("mov", b"", 8, b"\x89", src, base, disp, index, scale)
             elif size == 4:
@@ -284,6 +293,10 @@ class GprMixin:
         if -128 <= imm <= 127 and (size == 8 or size == 4) and type(dst) is int and 0 <= dst < 16 \
                 and type(op) is int and 0 <= op < 8:
             self.buf += (_ALU_I8_8 if size == 8 else _ALU_I8_4)[op << 4 | dst] + _D8[imm & 0xFF]
+            return
+        if -0x80000000 <= imm <= 0x7FFFFFFF and (size == 8 or size == 4) and type(dst) is int \
+                and 0 <= dst < 16 and type(op) is int and 0 <= op < 8:
+            self.buf += (_ALU_I32_8 if size == 8 else _ALU_I32_4)[op << 4 | dst] + _pack_i32(imm)
             return
         if type(dst) is not int or not 0 <= dst < 16:
             _bad(_alu_name(op), f"destination {dst!r} is not a general-purpose register")
@@ -666,27 +679,38 @@ _ALU_RR = {
 }
 
 
-def _disp8_head(w, opc, reg, base):
-    """``[REX] opc ModRM(01, reg, base) [SIB]``: a [base + disp8] operand minus the disp8."""
+def _disp_head(w, opc, reg, base, mod=0x40):
+    """``[REX] opc ModRM(mod, reg, base) [SIB]``: a [base + disp8/32] operand minus the displacement."""
     rex = w | (reg & 8) >> 1 | base >> 3
-    out = (bytes((0x40 | rex,)) if rex else b"") + opc + bytes((0x40 | (reg & 7) << 3 | (base & 7),))
+    out = (bytes((0x40 | rex,)) if rex else b"") + opc + bytes((mod | (reg & 7) << 3 | (base & 7),))
     return out + b"\x24" if base & 7 == 4 else out
 
 
-# mov reg, [base + disp8] / mov [base + disp8], reg: index reg << 4 | base.
-_LD8 = [_disp8_head(8, b"\x8b", i >> 4, i & 15) for i in range(256)]
-_LD4 = [_disp8_head(0, b"\x8b", i >> 4, i & 15) for i in range(256)]
-_ST8 = [_disp8_head(8, b"\x89", i >> 4, i & 15) for i in range(256)]
-_ST4 = [_disp8_head(0, b"\x89", i >> 4, i & 15) for i in range(256)]
+# mov reg, [base + disp] / mov [base + disp], reg: index reg << 4 | base.
+_LD8 = [_disp_head(8, b"\x8b", i >> 4, i & 15) for i in range(256)]
+_LD4 = [_disp_head(0, b"\x8b", i >> 4, i & 15) for i in range(256)]
+_ST8 = [_disp_head(8, b"\x89", i >> 4, i & 15) for i in range(256)]
+_ST4 = [_disp_head(0, b"\x89", i >> 4, i & 15) for i in range(256)]
+_LD8_32 = [_disp_head(8, b"\x8b", i >> 4, i & 15, 0x80) for i in range(256)]
+_LD4_32 = [_disp_head(0, b"\x8b", i >> 4, i & 15, 0x80) for i in range(256)]
+_ST8_32 = [_disp_head(8, b"\x89", i >> 4, i & 15, 0x80) for i in range(256)]
+_ST4_32 = [_disp_head(0, b"\x89", i >> 4, i & 15, 0x80) for i in range(256)]
 # movzx r32, r8: index dst << 4 | src.
 _MOVZX8 = [_rr_bytes(b"", 0, b"\x0f\xb6", i >> 4, i & 15, True) for i in range(256)]
 # <op> r, imm8 (83 /op ib) minus the imm8: index op << 4 | dst.
 _ALU_I8_8 = [_rr_bytes(b"", 8, b"\x83", i >> 4, i & 15) for i in range(128)]
 _ALU_I8_4 = [_rr_bytes(b"", 0, b"\x83", i >> 4, i & 15) for i in range(128)]
+# <op> r, imm32 minus the imm32 (81 /op id; the short 05+op form for rax): index op << 4 | dst.
+_ALU_I32_8 = [b"\x48" + bytes((i >> 4 << 3 | 5,)) if i & 15 == 0 else _rr_bytes(b"", 8, b"\x81", i >> 4, i & 15)
+              for i in range(128)]
+_ALU_I32_4 = [bytes((i >> 4 << 3 | 5,)) if i & 15 == 0 else _rr_bytes(b"", 0, b"\x81", i >> 4, i & 15)
+              for i in range(128)]
+# mov r32, imm32 (B8+r) minus the imm32.
+_MOV_I32 = [bytes((0x41, 0xB8 + r - 8)) if r >= 8 else bytes((0xB8 + r,)) for r in range(16)]
 # Whole-register XMM loads/stores by size: (insn, mandatory prefix, opcode).
 _XMM_LOAD = {4: ("movss", b"\xf3", b"\x0f\x10"), 8: ("movsd", b"\xf2", b"\x0f\x10"),
              16: ("movdqu", b"\xf3", b"\x0f\x6f")}
 _XMM_STORE = {4: ("movss", b"\xf3", b"\x0f\x11"), 8: ("movsd", b"\xf2", b"\x0f\x11"),
               16: ("movdqu", b"\xf3", b"\x0f\x7f")}
 
-del _disp8_head
+del _disp_head
