@@ -93,7 +93,7 @@ for _name, _n in [("i8x16.extract_lane_s", 16), ("i8x16.extract_lane_u", 16), ("
                   ("v128.load64_lane", 2), ("v128.store8_lane", 16), ("v128.store16_lane", 8),
                   ("v128.store32_lane", 4), ("v128.store64_lane", 2)]:
     _LANES[op.BY_NAME[_name]] = _n
-del _code, _s, _p, _r, _name, _n
+del _code, _s, _p, _r, _imm, _name, _n
 
 
 class Frame:
