@@ -35,6 +35,7 @@ class FileReport:
     differing: list = field(default_factory=list)
     invalid: list = field(default_factory=list)     # expected valid, rejected by the validator
     malformed_checked: int = 0
+    validated: int = 0
     malformed_accepted: list = field(default_factory=list)
     missing: list = field(default_factory=list)     # commands present on one side only
     error: str | None = None
@@ -122,6 +123,7 @@ def compare_file(path: pathlib.Path, validate=None) -> FileReport:
         else:
             rep.differing.append((cmd.line, "bytes differ"))
         if validate is not None and cmd.kind in _VALID_KINDS and binary is not None:
+            rep.validated += 1
             problem = validate(binary)
             if problem:
                 rep.invalid.append((cmd.line, problem))
@@ -147,6 +149,7 @@ def main(argv: list[str]) -> int:
         tot.compared += rep.compared
         tot.equal += rep.equal
         tot.malformed_checked += rep.malformed_checked
+        tot.validated += rep.validated
         problems = rep.error or rep.differing or rep.invalid or rep.malformed_accepted or rep.missing
         if problems:
             bad_files += 1
@@ -157,7 +160,7 @@ def main(argv: list[str]) -> int:
         tot.malformed_accepted += rep.malformed_accepted
     print(f"files: {len(files)}, with problems: {bad_files}")
     print(f"modules compared: {tot.compared}, byte-equal: {tot.equal}, differing: {len(tot.differing)}, "
-          f"rejected by validator: {len(tot.invalid)}")
+          f"expected valid and validated: {tot.validated}, rejected by validator: {len(tot.invalid)}")
     print(f"assert_malformed quote modules: {tot.malformed_checked}, "
           f"rejected by pywinch: {tot.malformed_checked - len(tot.malformed_accepted)}")
     return 0 if not bad_files else 1

@@ -77,6 +77,8 @@ MODULES = [
     # bare fields (no (module ...) wrapper), comments and annotations
     "(func (nop)) ;; line comment\n(; block (; nested ;) comment ;) (memory 1)",
     "(module (@annotation x (y \"z\")) (func (@other (nested (deeper))) nop))",
+    # string identifiers ($"..." is the same identifier as $... when the characters allow it)
+    '(module (func $"a b" (param $"x\\u{e9}" i32) (call $"a b" (local.get $"x\\u{e9}"))) (func $"c" (call $c (i32.const 0))))',
     # saturating conversions, sign extension, multi-value call
     "(module (func $mv (result i32 i64 f32) (i32.const 0) (i64.const 0) (f32.const 0))"
     " (func (call $mv) drop drop drop (i32.trunc_sat_f64_u (f64.const 1)) (i64.extend32_s (i64.const 1)) drop drop))",
