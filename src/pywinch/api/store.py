@@ -48,7 +48,10 @@ class Store:
         self._data = value
 
     def gc(self) -> None:
-        pass
+        """Forget the externref values no table, global or segment of this store holds."""
+        st = self._state
+        if not st.in_wasm():
+            st.collect_externs(st.next_handle)
 
     def set_fuel(self, fuel: int) -> None:
         if not self.engine.config.consume_fuel:

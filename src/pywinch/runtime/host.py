@@ -21,8 +21,8 @@ from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p
 from .. import vmoffsets as vo
 from ..errors import TypeCheckError, WasmError
 from . import sysmem
-from .values import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, check_float, check_int, \
-    bits_f32, bits_f64, signed32, signed64, type_name
+from .values import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, bits_f32, bits_f64, check_int,
+                     f32_bits, f64_bits, signed32, signed64, type_name)
 
 # Layout of a host function context (after the common VMContext header).
 HOSTCTX_FUNCREF = getattr(vo, "HOSTCTX_FUNCREF", vo.VMCTX_HEADER_SIZE)
@@ -235,11 +235,11 @@ def _slot_writer(t):
     M = 0xFFFFFFFFFFFFFFFF
     if t == F32:
         def w(a, v):
-            u64.from_address(a).value = _f32bits(v)
+            u64.from_address(a).value = f32_bits(v)
         return w
     if t == F64:
         def w(a, v):
-            u64.from_address(a).value = _f64bits(v)
+            u64.from_address(a).value = f64_bits(v)
         return w
     if t == V128:
         def w(a, v):
@@ -252,11 +252,3 @@ def _slot_writer(t):
     return w
 
 
-def _f32bits(v):
-    from .values import f32_bits
-    return f32_bits(v)
-
-
-def _f64bits(v):
-    from .values import f64_bits
-    return f64_bits(v)
