@@ -373,7 +373,7 @@ class ModuleCompiler:
         return None, j
 
     def _emit_type(self, e, i: int, close: int) -> None:
-        e.n_types_explicit += 1
+        pass    # explicit types were collected by the declare pass
 
     def _emit_import(self, e, i: int, close: int) -> None:
         toks = self.toks
@@ -707,7 +707,7 @@ class _Sections:
         self.code = bytearray()
         self.datas = bytearray()
         self.n_imports = self.n_funcs = self.n_tables = self.n_mems = self.n_globals = 0
-        self.n_exports = self.n_elems = self.n_datas = self.n_types_explicit = 0
+        self.n_exports = self.n_elems = self.n_datas = 0
         self.func_idx = self.table_idx = self.mem_idx = self.global_idx = 0
         self.start = None
 
