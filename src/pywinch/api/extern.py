@@ -76,7 +76,9 @@ class Memory:
             size = n - offset
         if offset < 0 or size < 0 or offset + size > n:
             raise IndexError("range outside the memory")
-        return (ctypes.c_ubyte * size).from_address(self._mem.base + offset)
+        arr = (ctypes.c_ubyte * size).from_address(self._mem.base + offset)
+        arr._owner = self._mem     # keeps the mapping alive as long as the array
+        return arr
 
     def buffer(self, store) -> memoryview:
         """A zero-copy memoryview of the whole memory; take a new one after a grow."""

@@ -107,8 +107,10 @@ class LinearMemory:
         """A zero-copy view of the current contents (invalid after a grow: take a new one)."""
         n = self.pages * WASM_PAGE
         if n == 0:
-            return memoryview(b"")
-        return memoryview((ctypes.c_uint8 * n).from_address(self.base)).cast("B")
+            return memoryview(bytearray())
+        arr = (ctypes.c_uint8 * n).from_address(self.base)
+        arr._owner = self          # the view keeps the mapping alive
+        return memoryview(arr).cast("B")
 
     def check(self, offset: int, size: int) -> bool:
         return offset >= 0 and size >= 0 and offset + size <= self.pages * WASM_PAGE
