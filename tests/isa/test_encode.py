@@ -466,6 +466,11 @@ def test_conditions_all():
     for cc in range(16):
         for r in GPRS:
             b("set" + CC_NAMES[cc], (R(r, 1),), a.setcc, cc, r)
+            # setcc_zx is two instructions: check the pair.
+            start = len(a.buf)
+            a.setcc_zx(cc, r)
+            b.expect.append((start, "set" + CC_NAMES[cc], (R(r, 1),)))
+            b.expect.append((start + (4 if r >= 4 else 3), "movzx", (R(r, 4), R(r, 1))))
         for size in (2, 4, 8):
             for d in GPRS:
                 for s in GPRS:

@@ -56,7 +56,7 @@ Method index (``m`` = the trailing ``base, disp=0, index=NO_REG, scale=1``)
   ``neg not_ inc dec mul imul1 div idiv (size, r)``, ``imul_rr``, ``imul_rm``,
   ``imul_rri``, ``cdq cqo sign_extend_ax(size)``, ``shift_cl(op, size, r)``,
   ``shift_ri(op, size, r, n)`` with op in ROL ROR RCL RCR SHL SHR SAR,
-  ``lzcnt tzcnt popcnt bsr bsf (size, d, s)``, ``setcc(cc, r)``,
+  ``lzcnt tzcnt popcnt bsr bsf (size, d, s)``, ``setcc(cc, r)``, ``setcc_zx(cc, r)``,
   ``cmov(cc, size, d, s)``, ``cmov_rm(cc, size, d, m)``; atomics
   ``xchg_mr``, ``lock_xadd``, ``lock_cmpxchg(size, s, m)``, ``lock_alu_mr(op, size, s, m)``.
 * SSE (sse.py): ``sse(op, d, s)``, ``sse_m(op, d, m)``, ``sse_store(op, s, m)``,

@@ -589,6 +589,14 @@ class GprMixin:
         else:
             self.buf += b"\x0f" + _D8[0x90 | cc] + _D8[0xC0 | dst]
 
+    def setcc_zx(self, cc: int, dst: int) -> None:
+        """``set<cc> dst8; movzx dst32, dst8``: the condition as 0/1 in all 64 bits of ``dst``."""
+        if type(cc) is not int or not 0 <= cc < 16:
+            _bad("setcc", f"bad condition code {cc!r}")
+        if type(dst) is not int or not 0 <= dst < 16:
+            _bad("set" + CC_NAMES[cc], f"operand {dst!r} is not a general-purpose register")
+        self.buf += _SETCC_ZX[cc << 4 | dst]
+
     def cmov(self, cc: int, size: int, dst: int, src: int) -> None:
         """``cmov<cc> dst, src`` (size 2, 4, 8; size 4 zero-extends even when not moving)."""
         if type(cc) is not int or not 0 <= cc < 16:
@@ -707,6 +715,9 @@ _ALU_I32_4 = [bytes((i >> 4 << 3 | 5,)) if i & 15 == 0 else _rr_bytes(b"", 0, b"
               for i in range(128)]
 # mov r32, imm32 (B8+r) minus the imm32.
 _MOV_I32 = [bytes((0x41, 0xB8 + r - 8)) if r >= 8 else bytes((0xB8 + r,)) for r in range(16)]
+# setcc r8 + movzx r32, r8: index cc << 4 | r.
+_SETCC_ZX = [(bytes((0x40 | (i & 15) >> 3,)) if i & 15 >= 4 else b"") + bytes((0x0F, 0x90 | i >> 4, 0xC0 | i & 7))
+             + _MOVZX8[(i & 15) << 4 | (i & 15)] for i in range(256)]
 # Whole-register XMM loads/stores by size: (insn, mandatory prefix, opcode).
 _XMM_LOAD = {4: ("movss", b"\xf3", b"\x0f\x10"), 8: ("movsd", b"\xf2", b"\x0f\x10"),
              16: ("movdqu", b"\xf3", b"\x0f\x6f")}
