@@ -21,6 +21,7 @@ from .api import (
     Global, FuncType, ValType, Val, MemoryType, TableType, GlobalType, Limits, ImportType, ExportType,
 )
 from .runtime.traps import Frame
+from .wasm.text import wat2wasm
 
 # wasmtime-py's name for the common base class.
 WasmtimeError = WasmError

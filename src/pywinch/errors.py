@@ -88,6 +88,7 @@ class TrapCode:
     UNDEFINED_ELEMENT = 12      # call_indirect index beyond the table
     NULL_REFERENCE = 13
     HOST_EXCEPTION = 14         # a host function raised; the exception is re-raised as is
+    MEMORY_OUT_OF_BOUNDS = HEAP_OUT_OF_BOUNDS   # wasmtime-py's name for it
 
     MESSAGES = {
         STACK_OVERFLOW: "call stack exhausted",
