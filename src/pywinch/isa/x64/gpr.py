@@ -58,12 +58,11 @@ class GprMixin:
         if type(dst) is not int or not 0 <= dst < 16:
             _bad("mov", f"destination {dst!r} is not a general-purpose register")
         if 0 <= imm <= 0xFFFFFFFF and (size == 4 or size == 8):
+            # mov r32, imm32 zero-extends, so it also serves every non-negative 64-bit value below 2**32.
             self.buf += _MOV_I32[dst] + _pack_u32(imm)
             return
         if size == 8:
-            if 0 <= imm <= 0xFFFFFFFF:
-                self.buf += (_D8[0x41] + _D8[0xB8 + dst - 8] if dst >= 8 else _D8[0xB8 + dst]) + _pack_u32(imm)
-            elif -0x80000000 <= imm < 0:
+            if -0x80000000 <= imm < 0:
                 self.buf += _D8[0x48 | dst >> 3] + b"\xc7" + _D8[0xC0 | dst & 7] + _pack_i32(imm)
             elif -(1 << 63) <= imm < (1 << 64):
                 self.buf += _D8[0x48 | dst >> 3] + _D8[0xB8 + (dst & 7)] + _pack_u64(imm & 0xFFFFFFFFFFFFFFFF)
