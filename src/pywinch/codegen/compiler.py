@@ -142,8 +142,7 @@ class ModuleCompiler:
             step(code, imm, off)
             if c.reachable:
                 c.offset = off
-                stack = c.stack
-                if stack and stack[-1][0] == K_CMP and not fuses[code]:
+                if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
                 if fuel:
                     c.fuel_count(code)

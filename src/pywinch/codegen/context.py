@@ -108,7 +108,7 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator):
@@ -144,14 +144,15 @@ class FuncCompiler:
         self.fp = abi.FP
         self.scratch = abi.SCRATCH
         self.vmctx = abi.VMCTX
+        self.flags_live = False     # a K_CMP entry may be on the stack (see compile loop)
+        self.ldisp = [abi.ARG_BASE + o for o in self.sig.param_offsets] + \
+            [self.local_base - 8 * j for j in range(len(declared_locals))]
         self.fuel_sites = []        # open [imm32 offset, op count] per function/loop region
         self.fuel_sites_done = []
 
     # ------------------------------------------------------------- locations
     def local_disp(self, i):
-        if i < self.nparams:
-            return self.abi.ARG_BASE + self.sig.param_offsets[i]
-        return self.local_base - 8 * (i - self.nparams)
+        return self.ldisp[i]
 
     def slot_disp(self, i):
         if i > self.max_slot:
@@ -335,6 +336,10 @@ class FuncCompiler:
         return False, self.pop_reg()
 
     def materialize_cmp(self):
+        """Turn a pending comparison (K_CMP, the top entry if any) into 0/1 in a register."""
+        self.flags_live = False
+        if not self.stack or self.stack[-1][0] != K_CMP:
+            return
         e = self.stack[-1]
         r = self.alloc_gpr()
         self.a.setcc(e[2], r)
@@ -422,14 +427,7 @@ class FuncCompiler:
         self.pcmap.append((self.a.pos, self.offset))
 
     def emit_trap_stubs(self):
-        a = self.a
-        sites = self.trap_sites
-        for at, code, off in self.trap_stubs:
-            a.patch_rel32_here(at)
-            if code == 0:
-                # Dynamic: a builtin returned the code in eax; the routine takes it in ecx.
-                a.mov_rr(4, self.abi.SHIFT_COUNT, self.abi.RET_GPR)
-            sites.append((a.trap_call(code), code, off))
+        self.a.trap_stubs(self.trap_stubs, self.trap_sites)
         self.trap_stubs = []
 
     # ------------------------------------------------------------ helpers

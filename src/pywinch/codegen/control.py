@@ -23,6 +23,7 @@ def _pop_condition(c):
     cc = c.cc
     if k == K_CMP:
         c.stack.pop()
+        c.flags_live = False
         return e[2], None
     if k == K_CONST:
         c.stack.pop()

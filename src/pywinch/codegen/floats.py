@@ -186,6 +186,7 @@ def _make_compare(t, kind):
         c.free_reg(ra)
         c.free_reg(rb)
         c.stack.append((4, I32, cond))     # K_CMP
+        c.flags_live = True
     return visit
 
 

@@ -127,6 +127,7 @@ def _make_compare(t, cc):
                 c.free_reg(rb)
             c.free_reg(ra)
         c.stack.append((K_CMP, I32, cond))
+        c.flags_live = True
     return visit
 
 
@@ -150,6 +151,7 @@ def _make_eqz(t):
             c.a.test_rr(size, r, r)
             c.free_reg(r)
         c.stack.append((K_CMP, I32, 4))   # e: equal to zero
+        c.flags_live = True
     return visit
 
 

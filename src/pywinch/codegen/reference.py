@@ -26,6 +26,7 @@ def visit_ref_is_null(c, imm):
     c.a.test_rr(8, r, r)
     c.free_reg(r)
     c.stack.append((K_CMP, I32, c.cc.CC_E))
+    c.flags_live = True
 
 
 def visit_ref_func(c, func):

@@ -10,6 +10,9 @@ from __future__ import annotations
 from .asm import SUB, Assembler
 from .regs import RAX, RBP, RCX, RDI, RIP, RSP
 
+import struct
+
+_pack_into_i32 = struct.Struct("<i").pack_into
 _LEAVE = b"\xc9"
 _REP_STOSQ = b"\xf3\x48\xab"
 
@@ -43,8 +46,7 @@ def _load_bytes(size, dst, base, disp):
 
 
 def _mm_patch_rel32(buf, at, target):
-    rel = target - (at + 4)
-    buf[at:at + 4] = rel.to_bytes(4, "little", signed=True)
+    _pack_into_i32(buf, at, target - (at + 4))
 
 
 class MacroAssembler(Assembler):
@@ -147,3 +149,23 @@ class MacroAssembler(Assembler):
         at = len(buf) + entry[1]
         buf += entry[0]
         return at
+
+    def trap_stubs(self, stubs, sites):
+        """Emit the out-of-line trap stubs of a function: for each ``(at, code,
+        wasm_offset)`` of ``stubs`` (``at`` a rel32 field from :meth:`jcc_fixup`),
+        a ``call`` to the module's trap routine for ``code`` (relocation
+        ``("trap", code)``) that the jump reaches; code 0 first moves a
+        builtin's status from eax to ecx.  Appends ``(pc, code, wasm_offset)``
+        to ``sites``."""
+        buf = self.buf
+        relocs = self.relocs
+        pack = _pack_into_i32
+        for at, code, off in stubs:
+            pos = len(buf)
+            pack(buf, at, pos - at - 4)
+            if code == 0:
+                buf += b"\x89\xc1"              # mov ecx, eax
+                pos += 2
+            buf += _CALL_REL32
+            relocs.append((pos + 1, ("trap", code)))
+            sites.append((pos + 5, code, off))
