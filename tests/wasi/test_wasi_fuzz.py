@@ -69,3 +69,27 @@ def test_random_calls_end_in_errnos_and_stay_in_the_sandbox(calls):
                 assert isinstance(result, int) and 0 <= result <= 76, (name, args, result)
         assert sorted(os.listdir(top)) == ["box", "x"]
         assert (top / "x").read_text() == "outside"
+
+
+_SUB = st.tuples(st.integers(0, (1 << 64) - 1), st.integers(0, 255), st.integers(0, 8),
+                 st.integers(0, 1_000_000), st.integers(0, 3), st.integers(0, 10))
+
+
+@settings(max_examples=200, deadline=None)
+@given(subs=st.lists(_SUB, min_size=1, max_size=4),
+       in_ptr=st.sampled_from([0, 64, MEM - 48, MEM, 0xFFFFFFFF]),
+       out_ptr=st.sampled_from([2048, MEM - 32, MEM, -1]),
+       count=st.integers(0, 6))
+def test_poll_oneoff_random_subscriptions(subs, in_ptr, out_ptr, count):
+    import struct
+    mem = bytearray(MEM)
+    for i, (userdata, tag, clock, timeout, flags, fd) in enumerate(subs):
+        at = 64 + 48 * i
+        struct.pack_into("<QB", mem, at, userdata, tag)
+        if tag == 0:
+            struct.pack_into("<IxxxxQQH", mem, at + 16, clock, timeout, 0, flags)
+        else:
+            struct.pack_into("<I", mem, at + 16, fd)
+    with WasiCtx(WasiConfig()) as ctx:
+        result = ctx.functions()["poll_oneoff"][2](mem, in_ptr, out_ptr, count, 4000)
+    assert isinstance(result, int) and 0 <= result <= 76
