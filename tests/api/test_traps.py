@@ -289,3 +289,34 @@ def test_ctrl_c_spares_wasm_in_worker_threads():
     import sys
     r = subprocess.run([sys.executable, "-c", CTRL_C_WORKER], capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["main", "interrupted", "Trap"], (r.stdout, r.stderr)
+
+
+def test_exceptions_through_every_trampoline_kind(compiled, engine, store):
+    """native-form and array-form host callbacks, called from Wasm entered by the
+    native (i32) and the array (i64/f64/multi-value) paths."""
+    i32, i64, f64 = wasm.ValType.i32(), wasm.ValType.i64(), wasm.ValType.f64()
+
+    class Boom(Exception):
+        pass
+
+    def fail(*args):
+        raise Boom(args)
+
+    linker = wasm.Linker(engine)
+    linker.define_func("h", "native", wasm.FuncType([i32], [i32]), fail)
+    linker.define_func("h", "array", wasm.FuncType([i64, f64], [i32, i64]), fail)
+    m = compiled(engine, """(module
+      (import "h" "native" (func $n (param i32) (result i32)))
+      (import "h" "array" (func $a (param i64 f64) (result i32 i64)))
+      (func (export "n_from_native") (param i32) (result i32) (call $n (local.get 0)))
+      (func (export "n_from_array") (param i64) (result i32) (call $n (i32.wrap_i64 (local.get 0))))
+      (func (export "a_from_native") (param i32) (result i32) (call $a (i64.extend_i32_s (local.get 0)) (f64.const 1)) drop)
+      (func (export "a_from_array") (param f64) (result i32 i64) (call $a (i64.const 3) (local.get 0)))
+      (func (export "ok") (param i64) (result i64 i64) (local.get 0) (local.get 0)))""")
+    ex = linker.instantiate(store, m).exports(store)
+    for name, arg, want in [("n_from_native", 1, (1,)), ("n_from_array", 2, (2,)),
+                            ("a_from_native", 3, (3, 1.0)), ("a_from_array", 4.0, (3, 4.0))]:
+        with pytest.raises(Boom) as e:
+            ex[name](store, arg)
+        assert e.value.args == (want,)
+        assert ex["ok"](store, 9) == [9, 9]
