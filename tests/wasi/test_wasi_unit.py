@@ -679,3 +679,38 @@ def test_poll_oneoff_pipe_readiness_and_hangup():
         os.dup2(saved, 0)
         os.close(saved)
         os.close(r)
+
+
+def test_nonblocking_inherited_stdin_is_emulated_without_touching_host_flags():
+    config = WasiConfig()
+    config.inherit_stdin()
+    r, w = os.pipe()
+    saved = os.dup(0)
+    os.dup2(r, 0)
+    try:
+        g = Guest(config)
+        assert g.fd_fdstat_set_flags(0, C.FDFLAGS_NONBLOCK) == 0
+        assert os.get_blocking(0)                      # the host's fd is unchanged
+        st = g.alloc(24)
+        assert g.fd_fdstat_get(0, st) == 0 and struct.unpack_from("<BxH", g.mem, st)[1] == C.FDFLAGS_NONBLOCK
+        buf, out = g.alloc(16), g.alloc(4)
+        assert g.fd_read(0, *g.iovecs((buf, 16)), out) == C.EAGAIN
+        os.write(w, b"now")
+        assert g.read(0, 16) == b"now"
+        assert g.fd_fdstat_set_flags(0, 0) == 0
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+        os.close(r)
+        os.close(w)
+
+
+def test_nonblocking_owned_file_sets_host_flags(box):
+    g = preopened(box)
+    f = g.open(3, "f", C.OFLAGS_CREAT)
+    host_fd = g.ctx.fds.entries[f].host_fd
+    assert g.fd_fdstat_set_flags(f, C.FDFLAGS_NONBLOCK | C.FDFLAGS_APPEND) == 0
+    assert not os.get_blocking(host_fd)
+    import fcntl
+    assert fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_APPEND
+    assert g.fd_fdstat_set_flags(f, C.FDFLAGS_SYNC) == C.ENOTSUP

@@ -8,6 +8,7 @@ wrapper in ``ctx.py`` turns into errnos.
 from __future__ import annotations
 
 import os
+import select
 import struct
 import sys
 import time
@@ -27,6 +28,19 @@ def pack_filestat(mem, ptr: int, st: os.stat_result) -> None:
     _filestat.pack_into(mem, ptr, st.st_dev & U64, st.st_ino & U64, filetype_of_mode(st.st_mode),
                         st.st_nlink, st.st_size, st.st_atime_ns & U64, st.st_mtime_ns & U64,
                         st.st_ctime_ns & U64)
+
+
+_POLLIN = getattr(select, "POLLIN", 1)
+_POLLOUT = getattr(select, "POLLOUT", 4)
+
+
+def _would_block(host_fd: int, event: int) -> None:
+    """EAGAIN unless ``host_fd`` is ready now: nonblocking I/O on a descriptor
+    whose host flags are not ours to change."""
+    poller = select.poll()
+    poller.register(host_fd, event)
+    if not poller.poll(0):
+        raise WasiErrno(C.EAGAIN)
 
 
 def _signed64(v: int) -> int:
@@ -59,6 +73,8 @@ class FdOps:
         if entry.host_fd is None or not bufs:   # the null stdin is always at its end
             n = 0
         else:
+            if entry.fdflags & C.FDFLAGS_NONBLOCK and not entry.owned:
+                _would_block(entry.host_fd, _POLLIN)
             n = os.readv(entry.host_fd, bufs)
         u32_set(mem, nread_ptr, n)
         return 0
@@ -101,6 +117,8 @@ class FdOps:
                         stream.flush()
                     except (OSError, ValueError):
                         pass
+            if entry.fdflags & C.FDFLAGS_NONBLOCK and not entry.owned:
+                _would_block(host_fd, _POLLOUT)
             n = os.writev(host_fd, bufs)
         u32_set(mem, nwritten_ptr, n)
         return 0
@@ -222,14 +240,9 @@ class FdOps:
     def fd_fdstat_get(self, mem, fd, stat_ptr):
         entry = self.fds.get(fd)
         ptr = check(mem, stat_ptr, C.SIZE_FDSTAT)
-        flags = entry.fdflags
-        if entry.host_fd is not None and hasattr(os, "get_blocking"):
-            try:
-                flags = (flags & ~C.FDFLAGS_NONBLOCK) | (0 if os.get_blocking(entry.host_fd)
-                                                         else C.FDFLAGS_NONBLOCK)
-            except OSError:
-                pass
-        _fdstat.pack_into(mem, ptr, entry.filetype, flags, entry.rights_base, entry.rights_inheriting)
+        # entry.fdflags is the truth: only the guest changes them, through us.
+        _fdstat.pack_into(mem, ptr, entry.filetype, entry.fdflags, entry.rights_base,
+                          entry.rights_inheriting)
         return 0
 
     def fd_fdstat_set_flags(self, mem, fd, flags):
@@ -242,12 +255,15 @@ class FdOps:
         # F_SETFL); the sync flags are fixed at open, as in Wasmtime.
         if changing & (C.FDFLAGS_DSYNC | C.FDFLAGS_RSYNC | C.FDFLAGS_SYNC):
             raise WasiErrno(C.ENOTSUP)
-        if entry.host_fd is not None:
+        if entry.host_fd is not None and entry.owned:
             import fcntl
             host = fcntl.fcntl(entry.host_fd, fcntl.F_GETFL)
             host = (host | os.O_APPEND) if flags & C.FDFLAGS_APPEND else (host & ~os.O_APPEND)
             host = (host | os.O_NONBLOCK) if flags & C.FDFLAGS_NONBLOCK else (host & ~os.O_NONBLOCK)
             fcntl.fcntl(entry.host_fd, fcntl.F_SETFL, host)
+        # An inherited descriptor (the host's own stdin/stdout/stderr) is
+        # shared with this process: its host flags stay untouched and
+        # nonblocking mode is emulated in fd_read/fd_write instead.
         entry.fdflags = flags
         return 0
 
