@@ -111,7 +111,10 @@ class TrapCode:
 class Trap(WasmError):
     """Wasm code trapped. ``code`` is a :class:`TrapCode` number; ``frames`` the wasm backtrace."""
 
-    def __init__(self, code: int, message: str | None = None, frames: list | None = None):
+    def __init__(self, code: int | str | None = None, message: str | None = None, frames: list | None = None):
+        if isinstance(code, str) and message is None:
+            # wasmtime-py's Trap("message"): a trap raised by a host function, no code.
+            code, message = None, code
         self.code = code
         self.message = message or TrapCode.MESSAGES.get(code, f"trap {code}")
         self.frames = list(frames or [])
