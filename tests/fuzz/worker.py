@@ -1,0 +1,81 @@
+"""Fuzz worker process: one JSON request per stdin line, one JSON reply per stdout line.
+
+Before each risky step it reports a ``{"stage": ...}`` line, so when the process
+dies the parent knows whether decoding, compiling or running was under way.
+
+Requests:
+  {"kind": "diff", "exe": wasm-tools, "seed": S, "index": i}   a differential case
+  {"kind": "file", "path": p, "canon": bool, "arg_seed": n}    a saved module, both engines
+  {"kind": "hostile", "seed": S, "index": i, "corpus": [paths]} a mutated module, pywinch only
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+import traceback
+
+from fuzz import difffuzz, engines, hostile
+
+
+def say(msg: dict) -> None:
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+
+def summary(pw: dict, wt: dict, canon: bool) -> dict:
+    v, detail = difffuzz.verdict(pw, wt, canon)
+    calls = len(pw["calls"])
+    traps = sum(1 for c in pw["calls"] if c[2] and c[2][0] == "trap")
+    return {"verdict": v, "detail": detail, "calls": calls, "traps": traps}
+
+
+class Engines:
+    def __init__(self):
+        self.pw = engines.Pywinch()
+        self.wt = engines.Wasmtime()
+
+    def both(self, wasm: bytes, arg_seed: int, canon: bool) -> dict:
+        say({"stage": "wasmtime"})
+        wt = engines.run(self.wt, wasm, arg_seed)
+        say({"stage": "pywinch"})
+        pw = engines.run(self.pw, wasm, arg_seed)
+        out = summary(pw, wt, canon)
+        return out
+
+
+def main() -> None:
+    eng = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            if req["kind"] == "hostile":
+                say({"stage": "hostile"})
+                say(hostile.run_case(req))
+                continue
+            if eng is None:
+                eng = Engines()
+            if req["kind"] == "diff":
+                plan = difffuzz.case_plan(req["seed"], req["index"])
+                say({"stage": "smith"})
+                wasm = difffuzz.smith(req["exe"], plan)
+                if wasm is None:
+                    say({"verdict": "no_module", "detail": ""})
+                    continue
+                say(eng.both(wasm, plan["arg_seed"], plan["canon"]))
+            elif req["kind"] == "file":
+                path = pathlib.Path(req["path"])
+                data = path.read_bytes() if path.suffix == ".wasm" else path.read_text()
+                if isinstance(data, str):
+                    import wasmtime
+                    data = wasmtime.wat2wasm(data)
+                say(eng.both(bytes(data), req.get("arg_seed", 1), req.get("canon", True)))
+            else:
+                say({"verdict": "error", "detail": f"unknown request {req['kind']!r}"})
+        except BaseException as e:   # the harness itself failed: report, keep serving
+            say({"verdict": "error", "detail": "harness: " + "".join(traceback.format_exception(e))[-1500:]})
+
+
+if __name__ == "__main__":
+    main()
