@@ -108,7 +108,7 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator):
@@ -147,6 +147,7 @@ class FuncCompiler:
         self.flags_live = False     # a K_CMP entry may be on the stack (see compile loop)
         self.ldisp = [abi.ARG_BASE + o for o in self.sig.param_offsets] + \
             [self.local_base - 8 * j for j in range(len(declared_locals))]
+        self.spill_hints = [(0, None), (0, None)]   # per class (gpr, xmm): see spill_oldest
         self.fuel_sites = []        # open [imm32 offset, op count] per function/loop region
         self.fuel_sites_done = []
 
@@ -189,10 +190,20 @@ class FuncCompiler:
         self.free |= 1 << r
 
     def spill_oldest(self, want_xmm):
+        """Spill the lowest register value of the class.  The scan resumes from a
+        hint (no register value of the class below it) so a huge value stack
+        does not make spilling quadratic; the hint is dropped when the stack
+        has been cut below it since (its entry object changed)."""
         stack = self.stack
-        for i, e in enumerate(stack):
+        hints = self.spill_hints
+        h, mark = hints[want_xmm]
+        if h > len(stack) or (h and stack[h - 1] is not mark):
+            h = 0
+        for i in range(h, len(stack)):
+            e = stack[i]
             if e[0] == K_REG and (e[2] >= 16) == want_xmm:
                 self.spill_entry(i)
+                hints[want_xmm] = (i + 1, stack[i])
                 return
         raise CompileError("out of registers: every allocatable register holds a live temporary")
 
