@@ -13,15 +13,15 @@ import ctypes
 import weakref
 
 from .. import vmoffsets as vo
-from ..wasm import opcodes
 from ..errors import LinkError, Trap, TrapCode, WasmError
+from ..wasm import opcodes
 from . import builtins, instance_registry, sysmem
 from .globals import RuntimeGlobal
 from .host import FuncInfo
 from .memory import LinearMemory, WASM_PAGE
 from .store import intern_sig
 from .table import RuntimeTable
-from .values import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, M32, M64, type_name
+from .values import M32, M64
 
 FUNC, TABLE, MEMORY, GLOBAL = "func", "table", "memory", "global"
 ACTIVE, PASSIVE, DECLARATIVE = 0, 1, 2
@@ -123,7 +123,7 @@ class RuntimeInstance:
         return self.exports.get(name)
 
 
-def _check_limits(kind, actual_min, actual_max, want_min, want_max) -> bool:
+def _check_limits(actual_min, actual_max, want_min, want_max) -> bool:
     if actual_min < want_min:
         return False
     if want_max is not None:
@@ -149,11 +149,11 @@ def match_import(state, imp, ext, plan: ModulePlan) -> None:
             info.host.ensure_wasm_call()
     elif kind == TABLE:
         elem, mn, mx = desc
-        if obj.elem_type != elem or not _check_limits(kind, obj.size, obj.max, mn, mx):
+        if obj.elem_type != elem or not _check_limits(obj.size, obj.max, mn, mx):
             raise LinkError(f"incompatible import type for {where}: table types incompatible")
     elif kind == MEMORY:
         mn, mx, is64 = desc
-        if obj.is64 != is64 or not _check_limits(kind, obj.pages, obj.max, mn, mx):
+        if obj.is64 != is64 or not _check_limits(obj.pages, obj.max, mn, mx):
             raise LinkError(f"incompatible import type for {where}: memory types incompatible")
     elif kind == GLOBAL:
         vt, mut = desc
