@@ -34,6 +34,7 @@ class Run:
     preopens: dict[str, str] = dataclasses.field(default_factory=dict)
     stdin: bytes | None = None
     path: pathlib.Path | None = None      # the .wasm, when not tests/programs/<program>.wasm
+    readonly: frozenset[str] = frozenset()  # guest paths of preopens granted read-only
 
     @property
     def wasm(self) -> pathlib.Path:
@@ -45,7 +46,7 @@ def _configure(config, run: Run, io_dir: str) -> tuple[str, str]:
     config.argv = [run.program, *run.args]
     config.env = list(run.env.items())
     for guest, host in run.preopens.items():
-        config.preopen_dir(host, guest)
+        config.preopen_dir(host, guest, guest not in run.readonly)
     stdin_path = os.path.join(io_dir, "stdin")
     with open(stdin_path, "wb") as f:
         f.write(run.stdin or b"")

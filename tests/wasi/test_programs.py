@@ -400,3 +400,33 @@ def test_wild_pointer(engine, case, tmp_path):
         return
     r = engine.run(run)
     assert (r.exit_code, r.stdout.decode()) == (0, f"{case}: errno 21\n")   # EFAULT
+
+
+def _crc(data: bytes) -> str:
+    import zlib
+    return f"{zlib.crc32(data):08x}"
+
+
+def test_copytree_between_two_preopens(engine, tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "dir" / "deeper").mkdir(parents=True)
+    dst.mkdir()
+    files = {"a.txt": b"alpha\n", "big.bin": bytes((i * 7 + 3) % 256 for i in range(300_000)),
+             "empty": b"", "dir/x.txt": b"x" * 5000, "dir/deeper/y": b"y"}
+    for rel, data in files.items():
+        (src / rel).write_bytes(data)
+    (src / "link").symlink_to("a.txt")
+    before = sorted(p.relative_to(src).as_posix() for p in src.rglob("*"))
+    r = engine.run(Run("copytree", ["/src", "/dst"], preopens={"/src": str(src), "/dst": str(dst)},
+                       readonly=frozenset({"/src"})))
+    f = lambda rel: f"f {rel} {len(files[rel])} {_crc(files[rel])}"
+    assert r.stdout.decode().splitlines() == [
+        f("a.txt"), f("big.bin"), "d dir", "d dir/deeper", f("dir/deeper/y"), f("dir/x.txt"),
+        f("empty"), "l link -> a.txt",
+        "create in read-only SRC: Operation not permitted",
+        "mkdir in read-only SRC: Operation not permitted"]
+    assert r.exit_code == 0
+    for rel, data in files.items():
+        assert (dst / rel).read_bytes() == data
+    assert os.readlink(dst / "link") == "a.txt"
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*")) == before
