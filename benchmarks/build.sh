@@ -31,3 +31,4 @@ for src in "$here"/c/*.c; do
     $CC $WASM_CFLAGS -o "$out" "$src"
 done
 # --- other programs (owners add their build lines below) ---
+"$here/sqlite/build.sh" "$@"    # benchmarks/wasm/sqlite.wasm (bench_decode.py); fetches SQLite only when forced or missing
