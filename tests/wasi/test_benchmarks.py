@@ -40,3 +40,21 @@ def test_sha256_known_answer():
     # The checksum of one program is checkable by hand: SHA-256("abc").
     assert MANIFEST["sha256"]["expected_small"].startswith(
         "abc: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n")
+
+
+_SQLITE = BENCH / "wasm" / "sqlite.wasm"
+_sqlite_reference: dict = {}
+
+
+@pytest.mark.skipif(not _SQLITE.exists(), reason="benchmarks/wasm/sqlite.wasm is not built")
+def test_sqlite_same_output_as_wasmtime(engine):
+    # SQLite (the module the decode benchmark compiles) is a large real WASI
+    # program: every engine must print what Wasmtime prints.
+    run = Run("sqlite", path=_SQLITE)
+    if "out" not in _sqlite_reference:
+        from engines import WasmtimeEngine
+        _sqlite_reference["out"] = WasmtimeEngine().run(run)
+    want = _sqlite_reference["out"]
+    got = engine.run(run)
+    assert want.exit_code == 0 and want.stdout
+    assert (got.exit_code, got.stdout, got.stderr) == (want.exit_code, want.stdout, want.stderr)
