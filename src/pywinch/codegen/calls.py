@@ -50,8 +50,9 @@ def visit_call(c, func):
     mc = c.mc
     ft = mc.func_type(func)
     sig = mc.wasm_sig(ft)
-    c.spill_regs()
+    # Arguments go straight to the outgoing area; then the other live values spill.
     _store_args(c, sig)
+    c.spill_regs()
     a = c.a
     abi = c.abi
     mc.emit_fuel_flush(c)
@@ -63,8 +64,10 @@ def visit_call(c, func):
         c.record_call()
         a.load(8, c.vmctx, c.fp, abi.FRAME_VMCTX_OFFSET)
     else:
+        # A function of this module: same instance.  Its prologue reads only the
+        # callee vmctx, so the caller-vmctx register is not set (it matters only
+        # to trampolines, which are reached through imports and tables).
         a.mov_rr(8, abi.WASM_CALLEE_VMCTX, c.vmctx)
-        a.mov_rr(8, abi.WASM_CALLER_VMCTX, c.vmctx)
         a.call_extern(("func", func))
         c.record_call()
     _push_results(c, sig)
@@ -90,8 +93,8 @@ def visit_call_indirect(c, imm):
     cc = c.cc
     idx = c.pop_reg()
     # The index register stays out of the spill (it is not on the stack).
-    c.spill_regs()
     _store_args(c, sig)
+    c.spill_regs()
     # idx may be any allocatable register; the callee-vmctx register is free now.
     fr = abi.WASM_CALLER_VMCTX if idx != abi.WASM_CALLER_VMCTX else abi.WASM_CALLEE_VMCTX
     base, disp = table_def(c, table)
