@@ -146,3 +146,15 @@ def test_store_limits(compiled, engine):
     wasm.Instance(store, compiled(engine, "(module)"), [])
     with pytest.raises(wasm.WasmError):
         wasm.Instance(store, compiled(engine, "(module)"), [])
+
+
+def test_instance_pre(compiled, engine):
+    m = compiled(engine, '(module (import "env" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))')
+    linker = wasm.Linker(engine)
+    with pytest.raises(wasm.LinkError, match="unknown import"):
+        linker.instantiate_pre(m)
+    linker.define_func("env", "f", wasm.FuncType([], [wasm.ValType.i32()]), lambda: 11)
+    pre = linker.instantiate_pre(m)
+    for _ in range(2):
+        store = wasm.Store(engine)
+        assert pre.instantiate(store).exports(store)["g"](store) == 11

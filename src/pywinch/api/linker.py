@@ -108,6 +108,13 @@ class Linker:
             imports.append(item)
         return Instance(store, module, imports)
 
+    def instantiate_pre(self, module) -> "InstancePre":
+        """Check now that every import is defined; instantiate later, in any store."""
+        for imp in module.imports:
+            if (imp.module, imp.name) not in self._defs:
+                raise LinkError(f"unknown import: `{imp.module}::{imp.name}` has not been defined")
+        return InstancePre(self, module)
+
     def get(self, store, module: str, name: str):
         item = self._resolve(store, module, name)
         if item is None:
@@ -130,3 +137,14 @@ class Linker:
                 def trap(*args, _imp=imp):
                     raise Trap(TrapCode.UNREACHABLE, f"unknown import `{_imp.module}::{_imp.name}` called")
                 self._insert(imp.module, imp.name, _HostDef(imp.type, trap, False))
+
+
+class InstancePre:
+    """A module whose imports a Linker resolved by name (``Linker.instantiate_pre``)."""
+
+    def __init__(self, linker: Linker, module):
+        self._linker = linker
+        self._module = module
+
+    def instantiate(self, store) -> Instance:
+        return self._linker.instantiate(store, self._module)
