@@ -51,7 +51,10 @@ def _run_in_worker(data: bytes, x: int) -> int:
 def test_serialized_module_runs_in_process_pool(compiled, engine):
     module = compiled(engine, MOD)
     blob = pickle.dumps(module)
-    with concurrent.futures.ProcessPoolExecutor(max_workers=2) as pool:
+    # spawn: fresh interpreters that never saw the module, as on any platform.
+    import multiprocessing
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         results = list(pool.map(_run_in_worker, [blob] * 4, range(4)))
     assert results == [1, 2, 3, 4]
 
