@@ -21,7 +21,6 @@ from .api import (
     Global, FuncType, ValType, Val, MemoryType, TableType, GlobalType, Limits, ImportType, ExportType,
 )
 from .runtime.traps import Frame
-from .wasm.text import wat2wasm
 
 # wasmtime-py's name for the common base class.
 WasmtimeError = WasmError
@@ -32,6 +31,9 @@ def __getattr__(name):
     if name == "WasiConfig":
         from .api.wasi import WasiConfig
         return WasiConfig
+    if name == "wat2wasm":          # wasmtime.wat2wasm; the text parser loads on first use
+        from .wasm.text import wat2wasm
+        return wat2wasm
     raise AttributeError(f"module 'pywinch' has no attribute {name!r}")
 
 
