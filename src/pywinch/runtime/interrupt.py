@@ -59,9 +59,9 @@ def _install() -> None:
     with _lock:
         if _installed:
             return
-        _installed = True          # try once, whatever happens
         if threading.current_thread() is not threading.main_thread():
-            return
+            return                 # signal handlers belong to the main thread: try again from it
+        _installed = True          # try once from the main thread, whatever happens
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return
         r, w = os.pipe()
