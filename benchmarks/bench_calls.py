@@ -5,7 +5,8 @@
 Measures (CPU time, best of several rounds, microseconds per call):
   * add:   Python calls an exported (i32, i32) -> i32 function;
   * nop:   Python calls an exported () -> () function;
-  * host:  a Wasm loop calls a Python host function (i32) -> i32, per host call.
+  * host:  a Wasm loop calls a Python host function (i32) -> i32, per host call;
+  * mixed, swap: (i64, f64) -> f64 and a multi-value signature (the array path).
 Targets for pywinch (issue 6): add <= 1.0 us, host <= 1.5 us.
 """
 
@@ -21,6 +22,8 @@ WAT = """
   (import "env" "cb" (func $cb (param i32) (result i32)))
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   (func (export "nop"))
+  (func (export "mixed") (param i64 f64) (result f64) local.get 0 f64.convert_i64_s local.get 1 f64.add)
+  (func (export "swap") (param i32 i32) (result i32 i32) local.get 1 local.get 0)
   (func (export "loop") (param $n i32) (result i32) (local $acc i32)
     (block $done
       (loop $top
@@ -51,7 +54,7 @@ def bench(wasm, n):
     i32 = wasm.ValType.i32()
     linker.define_func("env", "cb", wasm.FuncType([i32], [i32]), lambda x: x & 1)
     ex = linker.instantiate(store, module).exports(store)
-    add, nop, loop = ex["add"], ex["nop"], ex["loop"]
+    add, nop, loop, mixed, swap = ex["add"], ex["nop"], ex["loop"], ex["mixed"], ex["swap"]
     assert add(store, 40, 2) == 42
     assert loop(store, 10) == 5
 
@@ -66,7 +69,16 @@ def bench(wasm, n):
     def run_host(k):
         loop(store, k)
 
-    return {"add": best(run_add, n), "nop": best(run_nop, n), "host": best(run_host, n)}
+    def run_mixed(k):
+        for _ in range(k):
+            mixed(store, 1, 2.5)
+
+    def run_swap(k):
+        for _ in range(k):
+            swap(store, 1, 2)
+
+    return {"add": best(run_add, n), "nop": best(run_nop, n), "host": best(run_host, n),
+            "mixed": best(run_mixed, n), "swap": best(run_swap, n)}
 
 
 def main(argv=None) -> int:
@@ -86,7 +98,8 @@ def main(argv=None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     labels = {"add": "Python -> Wasm, (i32, i32) -> i32", "nop": "Python -> Wasm, () -> ()",
-              "host": "Wasm -> Python host function"}
+              "host": "Wasm -> Python host function", "mixed": "Python -> Wasm, (i64, f64) -> f64",
+              "swap": "Python -> Wasm, (i32, i32) -> (i32, i32)"}
     if args.markdown:
         print("| us per call | pywinch | wasmtime-py | wasmtime-py / pywinch |")
         print("|---|---:|---:|---:|")
