@@ -174,9 +174,12 @@ def compare(pw: dict, wt: dict, canon: bool) -> list[str]:
         return [f"instantiate: pywinch {pw['instantiate']} / wasmtime {wt['instantiate']}"]
     if len(pw["calls"]) != len(wt["calls"]):
         diffs.append(f"calls: pywinch made {len(pw['calls'])}, wasmtime {len(wt['calls'])}")
-    for (n, args, sa), (_, _, sb) in zip(pw["calls"], wt["calls"]):
+    for (n, args, sa, *ga), (_, _, sb, *gb) in zip(pw["calls"], wt["calls"]):
         if not _same_status(sa, sb, canon):
             diffs.append(f"call {n!r}{tuple(args or ())}: pywinch {sa} / wasmtime {sb}")
+        elif ga and gb and not (len(ga[0]) == len(gb[0]) and all(_same_value(x, y, canon)
+                                                                 for x, y in zip(ga[0], gb[0]))):
+            diffs.append(f"globals after call {n!r}{tuple(args or ())}: pywinch {ga[0]} / wasmtime {gb[0]}")
     for key in ("globals", "memories", "tables"):
         a, b = pw[key], wt[key]
         for name in sorted(set(a) | set(b)):

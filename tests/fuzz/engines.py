@@ -2,7 +2,7 @@
 
 An *outcome* is a JSON-friendly dict, so a worker process can send it back:
 
-    {"compile": status, "instantiate": status, "calls": [[name, args, status], ...],
+    {"compile": status, "instantiate": status, "calls": [[name, args, status, globals], ...],
      "globals": {...}, "memories": {...}, "tables": {...}}
 
 where a status is ``["ok", values]``, ``["trap", kind]``, ``["reject", message]``
@@ -156,7 +156,7 @@ def _short_tb(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc)[-6:])[-1500:]
 
 
-def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 3) -> dict:
+def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
     """Compile, instantiate, call every exported function ``argsets`` times (arguments
     drawn from ``seed``), then snapshot exported globals, memories and tables."""
     lib = eng.lib
@@ -187,6 +187,8 @@ def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 3) -> dict:
         out["instantiate"] = eng.status_of(e)
         return out
     fuel = dict(items).get(FUEL_EXPORT)
+    globals_ = [(n, g, _ty(g.type(store).content)) for n, g in items
+                if isinstance(g, lib.Global) and n != FUEL_EXPORT]
     for name, ext in items:
         if not isinstance(ext, lib.Func):
             continue
@@ -205,7 +207,9 @@ def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 3) -> dict:
                 status = ["ok", _results(results, ext(store, *args))]
             except Exception as e:
                 status = eng.status_of(e)
-            out["calls"].append([name, [encode(t, a) for t, a in zip(params, args)], status])
+            # The exported globals after each call: state changes are compared call by call.
+            after = [encode(t, g.value(store)) for _, g, t in globals_]
+            out["calls"].append([name, [encode(t, a) for t, a in zip(params, args)], status, after])
     for name, ext in items:
         try:
             if isinstance(ext, lib.Global):

@@ -57,6 +57,11 @@ def test_comparison_sees_differences():
     assert changed(["memories", "m"], [65536, "ac"]) == "mismatch"
     assert changed(["tables", "t"], [2, "11"]) == "mismatch"
     assert changed(["instantiate"], ["trap", "memory"]) == "mismatch"
+    with_globals = copy.deepcopy(base)
+    with_globals["calls"][0].append([5])
+    other = copy.deepcopy(with_globals)
+    other["calls"][0][3] = [6]
+    assert difffuzz.verdict(with_globals, other, True)[0] == "mismatch"
     # A NaN payload may differ only where the spec leaves it open (no canonicalization).
     assert changed(["calls", 0, 2], ["ok", [1, ["f32", 0x7FC00001]]], canon=True) == "mismatch"
     assert changed(["calls", 0, 2], ["ok", [1, ["f32", 0x7FC00001]]], canon=False) == "agree"
