@@ -68,7 +68,11 @@ def visit_call(c, func):
         # callee vmctx, so the caller-vmctx register is not set (it matters only
         # to trampolines, which are reached through imports and tables).
         a.mov_rr(8, abi.WASM_CALLEE_VMCTX, c.vmctx)
-        a.call_extern(("func", func))
+        target = mc.placed_func(func)
+        if target is None:
+            a.call_extern(("func", func))
+        else:
+            a.call_abs(target, c.origin)
         c.record_call()
     _push_results(c, sig)
 

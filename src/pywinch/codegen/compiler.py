@@ -63,6 +63,8 @@ class ModuleCompiler:
         self.table_types = module.table_types
         self.fuel = fuel
         self.epoch = epoch
+        self.trap_routines = None   # blob offset of the trap routine per TrapCode (set by compile_module)
+        self.func_offsets = []      # blob offsets of the defined functions placed so far
         m = module
         self.vmoffsets = vo.VMOffsets(
             num_types=len(m.types),
@@ -78,6 +80,12 @@ class ModuleCompiler:
 
     def func_type(self, func_index):
         return self.ctx.funcs[func_index]
+
+    def placed_func(self, func_index):
+        """Blob offset of a defined function already placed, else None (forward call)."""
+        j = func_index - self.num_imported_funcs
+        offs = self.func_offsets
+        return offs[j] if 0 <= j < len(offs) else None
 
     @staticmethod
     def wasm_sig(ft):
@@ -120,7 +128,7 @@ class ModuleCompiler:
         c.trap_if(self.regs.CC_AE, TrapCode.INTERRUPT)
 
     # --- one function ----------------------------------------------------------------
-    def compile_function(self, defined_index):
+    def compile_function(self, defined_index, origin=0):
         module = self.module
         func_index = self.num_imported_funcs + defined_index
         body = module.codes[defined_index]
@@ -129,7 +137,7 @@ class ModuleCompiler:
         if V128 in declared:
             raise UnsupportedError("SIMD (v128) locals are not supported yet")
         v = FuncValidator(self.ctx, func_index, declared)
-        c = FuncCompiler(self, func_index, ft, declared, v)
+        c = FuncCompiler(self, func_index, ft, declared, v, origin)
         c.offset = body.start
         self._prologue(c, len(declared))
         c.frames.append(Frame(FRAME_FUNC, (), ft.results, 0, -1))
@@ -189,26 +197,26 @@ class ModuleCompiler:
         self.emit_entry_checks(c)
 
 
-def _trap_routines(masm_class, abi, regs, codes):
-    """The module's trap routines: ``("trap", code)`` -> offset in the returned code.
+def _trap_routines(masm_class, abi, regs):
+    """The module's trap routines: returns (code, offsets) with the offset of the
+    routine of each TrapCode (index = code; index 0 is the common tail).
 
-    Each sets ecx = code and falls into the common tail, which records the trap
+    Each sets ecx = code and jumps to the common tail, which records the trap
     in the limits (code, pc = the caller's return address, fp) and unwinds to
     the entry trampoline: ``mov rsp, [limits.entry_sp]; ret``.  Code 0 is the
     tail itself (the code is already in ecx: a builtin's status).
     """
     a = masm_class()
-    entries = {}
+    codes = sorted(v for k, v in vars(TrapCode).items() if k.isupper() and isinstance(v, int))
+    offsets = [0] * (max(codes) + 1)
     common = a.new_label()
-    for code in sorted(codes):
-        if code == 0:
-            continue
-        entries[code] = a.pos
+    for code in codes:
+        offsets[code] = a.pos
         a.mov_ri(4, regs.RCX, code)
         a.jmp(common)
     a.align(16)
     a.bind(common)
-    entries[0] = a.pos
+    offsets[0] = a.pos
     a.pop_r(regs.RAX)
     a.load(8, regs.R11, abi.VMCTX, vo.VMCTX_LIMITS)
     a.store(4, regs.RCX, regs.R11, vo.LIMITS_TRAP_CODE)
@@ -216,7 +224,7 @@ def _trap_routines(masm_class, abi, regs, codes):
     a.store(8, regs.RBP, regs.R11, vo.LIMITS_TRAP_FP)
     a.load(8, regs.RSP, regs.R11, vo.LIMITS_ENTRY_SP)
     a.ret()
-    return a.finalize(), entries
+    return a.finalize(), offsets
 
 
 def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None) -> CompiledModule:
@@ -231,20 +239,25 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
     """
     ctx = check_module(module)
     mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch)
-    blob = bytearray()
-    func_offsets, func_ends = [], []
+    # The trap routines come first, so every trap stub is resolved as it is emitted.
+    blob, routines = _trap_routines(mc.masm_class, mc.abi, mc.regs)
+    blob = bytearray(blob)
+    mc.trap_routines = routines
+    func_offsets = mc.func_offsets
+    func_ends = []
     relocs, traps, pcmap = [], [], []
     ndef = len(module.funcs)
     for j in range(ndef):
-        code, frelocs, ftraps, fpcmap = mc.compile_function(j)
         blob += b"\xcc" * (-len(blob) & 15)
         base = len(blob)
+        code, frelocs, ftraps, fpcmap = mc.compile_function(j, base)
         func_offsets.append(base)
         blob += code
         func_ends.append(len(blob))
-        relocs.extend((base + at, key) for at, key in frelocs)
-        traps.extend((base + pc, tc, off) for pc, tc, off in ftraps)
-        pcmap.extend((base + pc, off) for pc, off in fpcmap)
+        if frelocs:
+            relocs.extend([(base + at, key) for at, key in frelocs])
+        traps.extend([(base + pc, tc, off) for pc, tc, off in ftraps])
+        pcmap.extend([(base + pc, off) for pc, off in fpcmap])
         if progress is not None:
             progress(j + 1, ndef)
     # Entry trampolines, one per distinct signature of a defined function.
@@ -270,21 +283,12 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
                 blob += nat
             offs = by_sig[key] = (a_off, n_off)
         trampolines[ti] = offs
-    codes = {key[1] for _, key in relocs if key[0] == "trap"}
-    targets = {}
-    if codes:
-        rcode, entries = _trap_routines(mc.masm_class, mc.abi, mc.regs, codes)
-        blob += b"\xcc" * (-len(blob) & 15)
-        base = len(blob)
-        blob += rcode
-        for code, off in entries.items():
-            targets[("trap", code)] = base + off
     nimp = module.num_imported_funcs
     for at, key in relocs:
         if key[0] == "func":
             target = func_offsets[key[1] - nimp]
         else:
-            target = targets[key]
+            target = routines[key[1]]
         link_rel32(blob, at, target)
     names = dict(module.names.functions) if module.names else {}
     return CompiledModule(bytes(blob), func_offsets, func_ends, trampolines, traps, pcmap, names,

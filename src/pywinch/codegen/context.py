@@ -63,7 +63,7 @@ class Frame:
     the branch target (end of block/if, head of loop); ``branched``: a branch
     to ``label`` was emitted (so the end is a merge point)."""
 
-    __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else")
+    __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else", "arity")
 
     def __init__(self, kind, params, results, base, label, else_label=-1):
         self.kind = kind
@@ -74,10 +74,7 @@ class Frame:
         self.else_label = else_label
         self.branched = False
         self.has_else = False
-
-    @property
-    def arity(self):
-        return self.params if self.kind == FRAME_LOOP else self.results
+        self.arity = params if kind == FRAME_LOOP else results   # what a branch to it carries
 
 
 def _signed32(v):
@@ -108,11 +105,12 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin",
     )
 
-    def __init__(self, mc, func_index, functype, declared_locals, validator):
+    def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0):
         self.mc = mc
+        self.origin = origin        # offset of this function in the module blob
         self.a = mc.masm_class()
         abi = self.abi = mc.abi
         self.cc = mc.regs
@@ -430,7 +428,7 @@ class FuncCompiler:
         self.trap_stubs.append((self.a.jcc_fixup(cc), code, self.offset))
 
     def trap_now(self, code):
-        pc = self.a.trap_call(code)
+        pc = self.a.trap_call(code, self.mc.trap_routines, self.origin)
         self.trap_sites.append((pc, code, self.offset))
 
     def record_call(self):
@@ -438,7 +436,7 @@ class FuncCompiler:
         self.pcmap.append((self.a.pos, self.offset))
 
     def emit_trap_stubs(self):
-        self.a.trap_stubs(self.trap_stubs, self.trap_sites)
+        self.a.trap_stubs(self.trap_stubs, self.trap_sites, self.mc.trap_routines, self.origin)
         self.trap_stubs = []
 
     # ------------------------------------------------------------ helpers

@@ -13,6 +13,7 @@ from .regs import RAX, RBP, RCX, RDI, RIP, RSP
 import struct
 
 _pack_into_i32 = struct.Struct("<i").pack_into
+_pack_i32 = struct.Struct("<i").pack
 _LEAVE = b"\xc9"
 _REP_STOSQ = b"\xf3\x48\xab"
 
@@ -89,11 +90,22 @@ class MacroAssembler(Assembler):
         else:
             self.load(8, dst, RIP, self.const_u64(bits))
 
-    def trap_call(self, code: int) -> int:
+    def trap_call(self, code: int, routines=None, origin: int = 0) -> int:
         """Call the module's trap routine for ``code``; returns the pc it records
-        (the offset just after the call, relative to this buffer)."""
-        at = self.call_extern(("trap", code))
-        return at + 4
+        (the offset just after the call, relative to this buffer).  With
+        ``routines`` (blob offset per code) and ``origin`` (this buffer's offset
+        in the blob) the call is resolved at once, else it is a relocation."""
+        if routines is None:
+            return self.call_extern(("trap", code)) + 4
+        return self.call_abs(routines[code], origin)
+
+    def call_abs(self, target: int, origin: int) -> int:
+        """``call rel32`` to blob offset ``target`` from a buffer placed at ``origin``;
+        returns the offset after the call."""
+        buf = self.buf
+        end = len(buf) + 5
+        buf += b"\xe8" + _pack_i32(target - origin - end)
+        return end
 
     def jcc_fixup(self, cc: int) -> int:
         """``j<cc> rel32`` to a target given later with :meth:`patch_rel32`; returns the field offset."""
@@ -150,7 +162,7 @@ class MacroAssembler(Assembler):
         buf += entry[0]
         return at
 
-    def trap_stubs(self, stubs, sites):
+    def trap_stubs(self, stubs, sites, routines=None, origin: int = 0):
         """Emit the out-of-line trap stubs of a function: for each ``(at, code,
         wasm_offset)`` of ``stubs`` (``at`` a rel32 field from :meth:`jcc_fixup`),
         a ``call`` to the module's trap routine for ``code`` (relocation
@@ -166,6 +178,9 @@ class MacroAssembler(Assembler):
             if code == 0:
                 buf += b"\x89\xc1"              # mov ecx, eax
                 pos += 2
-            buf += _CALL_REL32
-            relocs.append((pos + 1, ("trap", code)))
+            if routines is None:
+                buf += _CALL_REL32
+                relocs.append((pos + 1, ("trap", code)))
+            else:
+                buf += b"\xe8" + _pack_i32(routines[code] - origin - pos - 5)
             sites.append((pos + 5, code, off))
