@@ -138,9 +138,7 @@ class Wasmtime(_Engine):
     def __init__(self, epoch: bool = False):
         import wasmtime
         self.lib = wasmtime
-        config = wasmtime.Config()
-        config.epoch_interruption = epoch
-        self.engine = wasmtime.Engine(config)
+        self.engine = wasmtime.Engine(wasmtime_config(epoch))
 
     def status_of(self, exc):
         wt = self.lib
@@ -150,6 +148,18 @@ class Wasmtime(_Engine):
         if isinstance(exc, wt.WasmtimeError):
             return ["reject", str(exc).splitlines()[0] if str(exc) else ""]
         return ["error", "foreign", type(exc).__name__, _short_tb(exc)]
+
+
+def wasmtime_config(epoch: bool = False):
+    """A Wasmtime Config with pywinch's default feature set (Wasmtime's defaults add
+    tail calls, multi-memory, function references...), so both judge the same language."""
+    import pywinch
+    import wasmtime
+    config = wasmtime.Config()
+    for name, value in pywinch.Config().features().items():
+        setattr(config, name, value)
+    config.epoch_interruption = epoch
+    return config
 
 
 def _short_tb(exc: BaseException) -> str:

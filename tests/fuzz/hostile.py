@@ -85,7 +85,7 @@ def _engines():
         pw = engines.Pywinch(epoch=True)
         import wasmtime
         _state["pw"] = pw
-        _state["wt"] = wasmtime.Engine()
+        _state["wt"] = wasmtime.Engine(engines.wasmtime_config())
 
         def tick():
             while True:
