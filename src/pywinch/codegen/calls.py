@@ -111,7 +111,7 @@ def visit_call_indirect(c, imm):
     a.load(4, idx, c.vmctx, mc.vmoffsets.type_id(typeidx))     # zero-extends
     a.alu_rm(7, 8, idx, fr, vo.FUNCREF_TYPE_ID)
     c.trap_if(cc.CC_NE, TrapCode.BAD_SIGNATURE)
-    c.free_reg(idx)
+    c.free |= 1 << idx
     mc.emit_fuel_flush(c)
     a.mov_rr(8, c.scratch, fr)
     a.mov_rr(8, abi.WASM_CALLER_VMCTX, c.vmctx)

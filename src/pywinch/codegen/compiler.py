@@ -43,6 +43,20 @@ def _build_table():
 
 
 VISITORS = _build_table()
+
+
+def _fuel_table():
+    """The visitors wrapped to count operators against the open fuel region
+    (only used when fuel is on, so the plain loop pays nothing)."""
+    def wrap(code, fn):
+        def visit(c, imm):
+            c.fuel_count(code)
+            fn(c, imm)
+        return visit
+    return [None if fn is None else wrap(code, fn) for code, fn in enumerate(VISITORS)]
+
+
+_FUEL_VISITORS = None
 # Operators that consume a pending comparison (K_CMP) as flags.
 FUSES = [False] * op.NUM_CODES
 for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
@@ -77,6 +91,12 @@ class ModuleCompiler:
             num_defined_memories=len(m.memories),
             num_defined_globals=len(m.globals),
         )
+
+        # Defined memories: (length disp, base disp) for the cached access sequences.
+        vmo = self.vmoffsets
+        self.fast_memory = {
+            i: (vmo.memory_definition(i) + vo.MEMORY_LENGTH, vmo.memory_definition(i) + vo.MEMORY_BASE)
+            for i in range(m.num_imported_memories, m.num_imported_memories + len(m.memories))}
 
     def func_type(self, func_index):
         return self.ctx.funcs[func_index]
@@ -142,9 +162,13 @@ class ModuleCompiler:
         self._prologue(c, len(declared))
         c.frames.append(Frame(FRAME_FUNC, (), ft.results, 0, -1))
         table = VISITORS
+        if self.fuel:
+            global _FUEL_VISITORS
+            if _FUEL_VISITORS is None:
+                _FUEL_VISITORS = _fuel_table()
+            table = _FUEL_VISITORS
         fuses = FUSES
         step = v.step
-        fuel = self.fuel
         off = body.start
         for code, imm, off in module.operators(body):
             step(code, imm, off)
@@ -152,8 +176,6 @@ class ModuleCompiler:
                 c.offset = off
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
-                if fuel:
-                    c.fuel_count(code)
                 table[code](c, imm)
             elif code in _BLOCK_OPENERS:
                 c.dead += 1

@@ -30,7 +30,7 @@ def _pop_condition(c):
         return None, e[2]
     r = c.pop_reg()
     c.a.test_rr(4, r, r)
-    c.free_reg(r)
+    c.free |= 1 << r
     return cc.CC_NE, None
 
 
@@ -140,7 +140,7 @@ def emit_return(c):
         e = stack[first]
         ret = c.abi.RET_XMM if IS_FLOAT[e[1]] else c.abi.RET_GPR
         c.load_value(e, first, ret)
-        c.free_reg(ret)              # the value now belongs to the caller
+        c.free |= 1 << ret              # the value now belongs to the caller
         del stack[first:]
     c.mc.emit_fuel_flush(c)
     a.epilogue()
@@ -224,7 +224,7 @@ def visit_br_table(c, imm):
         a.jump_table(r, c.scratch, targets)
     else:
         a.jmp(dflt)
-    c.free_reg(r)
+    c.free |= 1 << r
     saved = list(c.stack)
     saved_free = c.free
     for depth, lab in stubs.items():
@@ -276,8 +276,8 @@ def visit_select(c, imm):
         asm.bind(skip)
     else:
         asm.cmov(cc ^ 1, TSIZE[t], ra, rb)
-    c.free_reg(rb)
-    c.push_reg(t, ra)
+    c.free |= 1 << rb
+    c.stack.append((K_REG, t, ra))
 
 
 def register(table):

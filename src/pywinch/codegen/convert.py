@@ -69,9 +69,9 @@ def _make_trunc_s(ft, it, sat):
             a.sse(ucomi, x, t)
             c.trap_if(cc.CC_A, TrapCode.INTEGER_OVERFLOW)
         a.bind(done)
-        c.free_reg(t)
-        c.free_reg(x)
-        c.push_reg(it, r)
+        c.free |= 1 << t
+        c.free |= 1 << x
+        c.stack.append((K_REG, it, r))
     return visit
 
 
@@ -112,9 +112,9 @@ def _make_trunc_u32(ft, sat):
             a.bind(zero)
             a.mov_ri(4, r, 0)
             a.bind(done)
-        c.free_reg(t)
-        c.free_reg(x)
-        c.push_reg(I32, r)
+        c.free |= 1 << t
+        c.free |= 1 << x
+        c.stack.append((K_REG, I32, r))
     return visit
 
 
@@ -167,9 +167,9 @@ def _make_trunc_u64(ft, sat):
             a.mov_ri(8, s, 1 << 63)
             a.alu_rr(XOR, 8, r, s)
         a.bind(done)
-        c.free_reg(t)
-        c.free_reg(x)
-        c.push_reg(I64, r)
+        c.free |= 1 << t
+        c.free |= 1 << x
+        c.stack.append((K_REG, I64, r))
     return visit
 
 
@@ -204,8 +204,8 @@ def _make_convert(it, ft, signed):
             cvt(8, x, s)
             a.sse(sse.ADDSS if ft == F32 else sse.ADDSD, x, x)
             a.bind(done)
-        c.free_reg(r)
-        c.push_reg(ft, x)
+        c.free |= 1 << r
+        c.stack.append((K_REG, ft, x))
     return visit
 
 
@@ -213,7 +213,7 @@ def _make_fconv(ft_from, ft_to):
     def visit(c, imm):
         r = c.pop_reg()
         c.a.sse(sse.CVTSD2SS if ft_to == F32 else sse.CVTSS2SD, r, r)
-        c.push_reg(ft_to, r)
+        c.stack.append((K_REG, ft_to, r))
     return visit
 
 
@@ -230,8 +230,8 @@ def _make_reinterpret(t_to):
         src = e[2]
         dst = c.alloc(t_to)
         (c.a.movd if size == 4 else c.a.movq)(dst, src)
-        c.free_reg(src)
-        c.push_reg(t_to, dst)
+        c.free |= 1 << src
+        c.stack.append((K_REG, t_to, dst))
     return visit
 
 

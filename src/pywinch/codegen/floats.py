@@ -42,8 +42,8 @@ def _make_arith(t, name):
             c.a.sse_m(o, ra, c.fp, disp)
         else:
             c.a.sse(o, ra, rb)
-            c.free_reg(rb)
-        c.push_reg(t, ra)
+            c.free |= 1 << rb
+        c.stack.append((K_REG, t, ra))
     return visit
 
 
@@ -74,8 +74,8 @@ def _make_minmax(t, is_min):
         a.bind(ne)
         a.sse(mm, ra, rb)
         a.bind(done)
-        c.free_reg(rb)
-        c.push_reg(t, ra)
+        c.free |= 1 << rb
+        c.stack.append((K_REG, t, ra))
     return visit
 
 
@@ -87,7 +87,7 @@ def _make_round(t, mode):
             raise UnsupportedError("float rounding without SSE4.1 is not supported yet")
         r = c.pop_reg()
         c.a.sse_imm(o, r, r, mode | 8)   # 8: do not signal inexact
-        c.push_reg(t, r)
+        c.stack.append((K_REG, t, r))
     return visit
 
 
@@ -97,7 +97,7 @@ def _make_sqrt(t):
     def visit(c, imm):
         r = c.pop_reg()
         c.a.sse(o, r, r)
-        c.push_reg(t, r)
+        c.stack.append((K_REG, t, r))
     return visit
 
 
@@ -129,9 +129,9 @@ def _make_sign(t, kind):
             a.shift_ri(5, size, s, 1)
             a.alu_rr(1, size, s, g)
             mov(ra, s)
-            c.free_reg(g)
-            c.free_reg(rb)
-            c.push_reg(t, ra)
+            c.free |= 1 << g
+            c.free |= 1 << rb
+            c.stack.append((K_REG, t, ra))
             return
         r = c.pop_reg()
         mov = a.movd if size == 4 else a.movq
@@ -146,9 +146,9 @@ def _make_sign(t, kind):
                 g = c.alloc_gpr()
                 a.mov_ri(8, g, 1 << 63)
                 a.alu_rr(6, 8, s, g)
-                c.free_reg(g)
+                c.free |= 1 << g
         mov(r, s)
-        c.push_reg(t, r)
+        c.stack.append((K_REG, t, r))
     return visit
 
 
@@ -168,8 +168,8 @@ def _make_compare(t, kind):
             cond = cc.CC_A if kind == "lt" else cc.CC_AE
         else:
             a.sse(ucomi, ra, rb)
-            c.free_reg(ra)
-            c.free_reg(rb)
+            c.free |= 1 << ra
+            c.free |= 1 << rb
             r = c.alloc_gpr()
             s = c.scratch
             if kind == "eq":
@@ -181,10 +181,10 @@ def _make_compare(t, kind):
                 a.setcc(cc.CC_P, s)
                 a.alu_rr(1, 1, r, s)
             a.movzx_rr(1, r, r)
-            c.push_reg(I32, r)
+            c.stack.append((K_REG, I32, r))
             return
-        c.free_reg(ra)
-        c.free_reg(rb)
+        c.free |= 1 << ra
+        c.free |= 1 << rb
         c.stack.append((4, I32, cond))     # K_CMP
         c.flags_live = True
     return visit

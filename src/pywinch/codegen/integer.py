@@ -11,7 +11,7 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
-from .context import K_CMP, K_CONST, K_LOCAL, K_REG, MASK, TSIZE, fits_simm32, imm32_of
+from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of
 
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
 ROL, ROR, SHL, SHR, SAR = 0, 1, 4, 5, 7
@@ -31,8 +31,18 @@ def _make_binop(t, alu_op, commutative, fold):
     size = TSIZE[t]
 
     def visit(c, imm):
-        eb = c.pop_operand()
-        ea = c.pop_operand()
+        stack = c.stack
+        # pop_operand, inlined: this is the hottest visitor.
+        eb = stack[-1]
+        if eb[0] >= K_MEM:
+            eb = (K_REG, t, c.pop_reg())
+        else:
+            stack.pop()
+        ea = stack[-1]
+        if ea[0] >= K_MEM:
+            ea = (K_REG, t, c.pop_reg())
+        else:
+            stack.pop()
         if eb[0] == K_CONST:
             if ea[0] == K_CONST and fold is not None:
                 _fold(c, ea, eb, t, fold)
@@ -40,7 +50,7 @@ def _make_binop(t, alu_op, commutative, fold):
         elif commutative and ea[0] == K_CONST:
             ea, eb = eb, ea
         a = c.a
-        ra = c.to_reg(ea)
+        ra = ea[2] if ea[0] == K_REG else c.to_reg(ea)
         k = eb[0]
         if k == K_CONST and fits_simm32(eb[2], t):
             a.alu_ri(alu_op, size, ra, imm32_of(eb[2], t))
@@ -49,8 +59,8 @@ def _make_binop(t, alu_op, commutative, fold):
         else:
             rb = c.to_reg(eb)
             a.alu_rr(alu_op, size, ra, rb)
-            c.free_reg(rb)
-        c.push_reg(t, ra)
+            c.free |= 1 << rb
+        c.stack.append((K_REG, t, ra))
     return visit
 
 
@@ -70,7 +80,7 @@ def _make_mul(t):
         if eb[0] == K_CONST and fits_simm32(eb[2], t):
             rs = c.to_reg(ea)
             a.imul_rri(size, rs, rs, imm32_of(eb[2], t))
-            c.push_reg(t, rs)
+            c.stack.append((K_REG, t, rs))
             return
         ra = c.to_reg(ea)
         if eb[0] == K_LOCAL:
@@ -78,8 +88,8 @@ def _make_mul(t):
         else:
             rb = c.to_reg(eb)
             a.imul_rr(size, ra, rb)
-            c.free_reg(rb)
-        c.push_reg(t, ra)
+            c.free |= 1 << rb
+        c.stack.append((K_REG, t, ra))
     return visit
 
 
@@ -116,7 +126,7 @@ def _make_compare(t, cc):
                     a.test_rr(size, ra, ra)          # same flags as cmp ra, 0
                 else:
                     a.alu_ri(CMP, size, ra, imm32_of(eb[2], t))
-                c.free_reg(ra)
+                c.free |= 1 << ra
         else:
             ra = c.to_reg(ea)
             if eb[0] == K_LOCAL:
@@ -124,8 +134,8 @@ def _make_compare(t, cc):
             else:
                 rb = c.to_reg(eb)
                 a.alu_rr(CMP, size, ra, rb)
-                c.free_reg(rb)
-            c.free_reg(ra)
+                c.free |= 1 << rb
+            c.free |= 1 << ra
         c.stack.append((K_CMP, I32, cond))
         c.flags_live = True
     return visit
@@ -149,7 +159,7 @@ def _make_eqz(t):
         else:
             r = c.pop_reg()
             c.a.test_rr(size, r, r)
-            c.free_reg(r)
+            c.free |= 1 << r
         c.stack.append((K_CMP, I32, 4))   # e: equal to zero
         c.flags_live = True
     return visit
@@ -171,14 +181,14 @@ def _make_shift(t, sop, fold):
             ra = c.pop_reg()
             if n:
                 c.a.shift_ri(sop, size, ra, n)
-            c.push_reg(t, ra)
+            c.stack.append((K_REG, t, ra))
             return
         rcx = c.claim(c.abi.SHIFT_COUNT)
         c.pop_into(rcx)
         ra = c.pop_reg()
         c.a.shift_cl(sop, size, ra)
-        c.free_reg(rcx)
-        c.push_reg(t, ra)
+        c.free |= 1 << rcx
+        c.stack.append((K_REG, t, ra))
     return visit
 
 
@@ -226,13 +236,13 @@ def _make_divrem(t, signed, rem):
             a.div(size, rb)
         if done is not None:
             a.bind(done)
-        c.free_reg(rb)
+        c.free |= 1 << rb
         if rem:
-            c.free_reg(rax)
-            c.push_reg(t, rdx)
+            c.free |= 1 << rax
+            c.stack.append((K_REG, t, rdx))
         else:
-            c.free_reg(rdx)
-            c.push_reg(t, rax)
+            c.free |= 1 << rdx
+            c.stack.append((K_REG, t, rax))
     return visit
 
 
@@ -262,7 +272,7 @@ def _popcnt_fallback(c, size, r):
     a.mov_ri(size, s, h01)
     a.imul_rr(size, r, s)
     a.shift_ri(SHR, size, r, 8 * size - 8)
-    c.free_reg(t)
+    c.free |= 1 << t
 
 
 def _make_bitcount(t, kind):
@@ -305,7 +315,7 @@ def _make_bitcount(t, kind):
                 a.popcnt(size, r, r)
             else:
                 _popcnt_fallback(c, size, r)
-        c.push_reg(t, r)
+        c.stack.append((K_REG, t, r))
     return visit
 
 
@@ -330,7 +340,7 @@ def _make_extend(t, from_size, signed):
             c.a.movsx_rr(from_size, size, r, r)
         elif from_size == 4:
             c.a.mov_rr(4, r, r)
-        c.push_reg(t, r)
+        c.stack.append((K_REG, t, r))
     return visit
 
 

@@ -8,7 +8,7 @@ from ..errors import TrapCode
 from ..wasm import opcodes as op
 from ..wasm.types import FUNCREF, I32
 from .calls import call_builtin, table_def
-from .context import K_CMP, K_CONST
+from .context import K_REG, K_CMP, K_CONST
 
 FC = op.FC_BASE
 
@@ -24,7 +24,7 @@ def visit_ref_is_null(c, imm):
         return
     r = c.pop_reg()
     c.a.test_rr(8, r, r)
-    c.free_reg(r)
+    c.free |= 1 << r
     c.stack.append((K_CMP, I32, c.cc.CC_E))
     c.flags_live = True
 
@@ -32,7 +32,7 @@ def visit_ref_is_null(c, imm):
 def visit_ref_func(c, func):
     r = c.alloc_gpr()
     c.a.lea(8, r, c.vmctx, c.mc.vmoffsets.funcref(func))
-    c.push_reg(FUNCREF, r)
+    c.stack.append((K_REG, FUNCREF, r))
 
 
 def _table_elem(c, table, idx):
@@ -51,7 +51,7 @@ def visit_table_get(c, table):
     idx = c.pop_reg()
     base = _table_elem(c, table, idx)
     c.a.load(8, idx, base, 0, idx, 8)
-    c.push_reg(t, idx)
+    c.stack.append((K_REG, t, idx))
 
 
 def visit_table_set(c, table):
@@ -59,21 +59,21 @@ def visit_table_set(c, table):
     idx = c.pop_reg()
     base = _table_elem(c, table, idx)
     c.a.store(8, v, base, 0, idx, 8)
-    c.free_reg(v)
-    c.free_reg(idx)
+    c.free |= 1 << v
+    c.free |= 1 << idx
 
 
 def visit_table_size(c, table):
     base, disp = table_def(c, table)
     r = c.alloc_gpr()
     c.a.load(4, r, base, disp + vo.TABLE_LENGTH)
-    c.push_reg(I32, r)
+    c.stack.append((K_REG, I32, r))
 
 
 def visit_table_grow(c, table):
     r = call_builtin(c, vo.BUILTIN_TABLE_GROW, [("imm", table), ("pop", 2)], result=True)
     c.a.mov_rr(4, r, r)
-    c.push_reg(I32, r)
+    c.stack.append((K_REG, I32, r))
 
 
 def visit_table_fill(c, table):

@@ -61,7 +61,7 @@ def _store_local(c, idx, keep):
     # keep a K_MEM/K_LOCAL/K_CMP value: load it once, store it, keep the register.
     r = c.pop_reg()
     c.a.store(TSIZE[t], r, c.fp, disp)
-    c.push_reg(t, r)
+    c.stack.append((K_REG, t, r))
 
 
 def visit_local_set(c, idx):
@@ -89,7 +89,7 @@ def visit_global_get(c, idx):
     r = c.alloc(t)
     base, disp = _global_addr(c, idx)
     c.a.load(TSIZE[t], r, base, disp)
-    c.push_reg(t, r)
+    c.stack.append((K_REG, t, r))
 
 
 def visit_global_set(c, idx):
@@ -102,14 +102,14 @@ def visit_global_set(c, idx):
             r = c.alloc_gpr()
             c.a.mov_ri(8, r, e[2])
             c.a.store(8, r, base, disp)
-            c.free_reg(r)
+            c.free |= 1 << r
         else:
             c.store_value(e, len(c.stack), base, disp)
         return
     r = c.pop_reg()
     base, disp = _global_addr(c, idx)
     c.a.store(TSIZE[t], r, base, disp)
-    c.free_reg(r)
+    c.free |= 1 << r
 
 
 # --- linear memory ------------------------------------------------------------------
@@ -145,7 +145,7 @@ def _address(c, memarg, size):
             c.trap_if(c.cc.CC_B, TrapCode.HEAP_OUT_OF_BOUNDS)
             a.load_fixed(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
             if tmp >= 0:
-                c.free_reg(tmp)
+                c.free |= 1 << tmp
             return scratch, ea, -1, ()
         c.push_const(I32, e[2])
     addr = c.pop_reg()
@@ -181,25 +181,15 @@ _LOADS = {
 _STORES = {0x36: 4, 0x37: 8, 0x38: 4, 0x39: 8, 0x3A: 1, 0x3B: 2, 0x3C: 1, 0x3D: 2, 0x3E: 4}
 
 
-def _fast_memory(c, memarg, size):
-    """``(len_disp, base_disp)`` when the access can use the cached sequence
-    (defined memory, address not constant, offset + size fits a disp32), else None."""
-    _align, offset, mem = memarg
-    vmo = c.mc.vmoffsets
-    if mem < vmo.num_imported_memories or offset + size > 0x7FFFFFFF or c.stack[-1][0] == K_CONST:
-        return None
-    d = vmo.memory_definition(mem)
-    return d + vo.MEMORY_LENGTH, d + vo.MEMORY_BASE
-
-
 def _make_load(code):
     size, t, signed = _LOADS[code]
     float_ = IS_FLOAT[t]
     dsize = TSIZE[t]
     acc = ("load", size, dsize, signed)
+    limit = 0x7FFFFFFF - size
 
     def visit(c, memarg):
-        fast = _fast_memory(c, memarg, size)
+        fast = c.mc.fast_memory.get(memarg[2]) if memarg[1] <= limit and c.stack[-1][0] != K_CONST else None
         if fast is not None:
             addr = c.pop_reg()
             # An integer result reuses the address register.
@@ -207,12 +197,12 @@ def _make_load(code):
             at = c.a.heap_access(acc, r, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch)
             c.trap_stubs.append((at, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
             if float_:
-                c.free_reg(addr)
-            c.push_reg(t, r)
+                c.free |= 1 << addr
+            c.stack.append((K_REG, t, r))
             return
         base, disp, index, temps = _address(c, memarg, size)
         for r in temps:
-            c.free_reg(r)
+            c.free |= 1 << r
         r = c.alloc(t)
         a = c.a
         if float_:
@@ -221,13 +211,14 @@ def _make_load(code):
             a.load_sx(size, dsize, r, base, disp, index)
         else:
             a.load_zx(size, r, base, disp, index)
-        c.push_reg(t, r)
+        c.stack.append((K_REG, t, r))
     return visit
 
 
 def _make_store(code):
     size = _STORES[code]
     acc = ("store", size)
+    limit = 0x7FFFFFFF - size
 
     def visit(c, memarg):
         stack = c.stack
@@ -240,7 +231,7 @@ def _make_store(code):
                 r = c.alloc_gpr()
                 c.a.mov_ri(8, r, bits)
                 c.a.store(8, r, base, disp, index)
-                c.free_reg(r)
+                c.free |= 1 << r
             else:
                 if size == 8 and bits >= 1 << 63:
                     bits -= 1 << 64
@@ -248,22 +239,22 @@ def _make_store(code):
                     bits -= 1 << 32
                 c.a.store_imm(size, bits, base, disp, index)
             for r in temps:
-                c.free_reg(r)
+                c.free |= 1 << r
             return
         vr = c.pop_reg()
-        fast = _fast_memory(c, memarg, size)
+        fast = c.mc.fast_memory.get(memarg[2]) if memarg[1] <= limit and stack[-1][0] != K_CONST else None
         if fast is not None:
             addr = c.pop_reg()
             at = c.a.heap_access(acc, vr, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch)
             c.trap_stubs.append((at, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
-            c.free_reg(vr)
-            c.free_reg(addr)
+            c.free |= 1 << vr
+            c.free |= 1 << addr
             return
         base, disp, index, temps = _address(c, memarg, size)
         c.a.store(size, vr, base, disp, index)
-        c.free_reg(vr)
+        c.free |= 1 << vr
         for r in temps:
-            c.free_reg(r)
+            c.free |= 1 << r
     return visit
 
 
@@ -273,15 +264,15 @@ def visit_memory_size(c, mem):
     c.a.load(8, r, base, disp + vo.MEMORY_LENGTH)
     c.a.shift_ri(5, 8, r, 16)    # shr r, 16
     if tmp >= 0:
-        c.free_reg(tmp)
-    c.push_reg(I32, r)
+        c.free |= 1 << tmp
+    c.stack.append((K_REG, I32, r))
 
 
 def visit_memory_grow(c, mem):
     from .calls import call_builtin
     r = call_builtin(c, vo.BUILTIN_MEMORY_GROW, [("imm", mem), ("pop", None)], result=True)
     c.a.mov_rr(4, r, r)   # -1 (i64) becomes 0xFFFFFFFF; old page counts fit 32 bits
-    c.push_reg(I32, r)
+    c.stack.append((K_REG, I32, r))
 
 
 def visit_memory_fill(c, mem):
