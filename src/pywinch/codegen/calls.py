@@ -63,6 +63,7 @@ def visit_call(c, func):
         a.call_m(c.vmctx, entry + vo.IMPORT_FUNC_WASM_CALL)
         c.record_call()
         a.load(8, c.vmctx, c.fp, abi.FRAME_VMCTX_OFFSET)
+        mc.load_heap_base(c)
     else:
         # A function of this module: same instance.  Its prologue reads only the
         # callee vmctx, so the caller-vmctx register is not set (it matters only
@@ -119,6 +120,7 @@ def visit_call_indirect(c, imm):
     a.call_m(c.scratch, vo.FUNCREF_WASM_CALL)
     c.record_call()
     a.load(8, c.vmctx, c.fp, abi.FRAME_VMCTX_OFFSET)
+    mc.load_heap_base(c)
     _push_results(c, sig)
 
 

@@ -95,11 +95,38 @@ class ModuleCompiler:
         # Defined memories: (length disp, base disp) for the cached access sequences.
         vmo = self.vmoffsets
         self.fast_memory = {
-            i: (vmo.memory_definition(i) + vo.MEMORY_LENGTH, vmo.memory_definition(i) + vo.MEMORY_BASE)
+            i: (vmo.memory_definition(i) + vo.MEMORY_LENGTH, vmo.memory_definition(i) + vo.MEMORY_BASE, -1)
             for i in range(m.num_imported_memories, m.num_imported_memories + len(m.memories))}
+
+        # Memory 0's base stays in a pinned register (it never moves): loaded by
+        # the prologue, reloaded after calls that may leave the instance.
+        self.heap_base = None
+        if m.num_imported_memories:
+            self.heap_base = (vmo.memory_import(0), True)
+        elif m.memories:
+            self.heap_base = (vmo.memory_definition(0) + vo.MEMORY_BASE, False)
+        if self.heap_base is not None:
+            self.gpr_alloc = tuple(r for r in self.abi.GPR_ALLOC if r != self.abi.HEAP_BASE)
+            if 0 in self.fast_memory:
+                self.fast_memory[0] = self.fast_memory[0][:2] + (self.abi.HEAP_BASE,)
+        else:
+            self.gpr_alloc = self.abi.GPR_ALLOC
 
     def func_type(self, func_index):
         return self.ctx.funcs[func_index]
+
+    def load_heap_base(self, c):
+        """(Re)load the pinned memory-0 base register from the vmctx."""
+        hb = self.heap_base
+        if hb is None:
+            return
+        disp, imported = hb
+        a = c.a
+        if imported:
+            a.load(8, self.abi.HEAP_BASE, c.vmctx, disp)
+            a.load(8, self.abi.HEAP_BASE, self.abi.HEAP_BASE, vo.MEMORY_BASE)
+        else:
+            a.load(8, self.abi.HEAP_BASE, c.vmctx, disp)
 
     def placed_func(self, func_index):
         """Blob offset of a defined function already placed, else None (forward call)."""
@@ -197,6 +224,9 @@ class ModuleCompiler:
             c.a.patch_imm32(at, frame)
         for at, count in c.fuel_sites_done:
             c.a.patch_imm32(at, count)
+        if not c.uses_heap and c.heap_load[1] > c.heap_load[0]:
+            # The function never used the pinned base: its prologue load becomes a nop.
+            c.a.nop_out(*c.heap_load)
         code = c.a.finalize()
         return code, c.a.relocs, c.trap_sites, c.pcmap
 
@@ -214,6 +244,9 @@ class ModuleCompiler:
         c.trap_if(regs.CC_B, TrapCode.STACK_OVERFLOW)
         a.mov_rr(8, abi.SP, t)
         a.store(8, abi.VMCTX, abi.FP, abi.FRAME_VMCTX_OFFSET)
+        start = a.pos
+        self.load_heap_base(c)
+        c.heap_load = (start, a.pos)
         if ndeclared:
             a.zero_qwords(abi.FP, c.local_base - 8 * (ndeclared - 1), ndeclared)
         self.emit_entry_checks(c)

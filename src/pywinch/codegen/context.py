@@ -105,12 +105,14 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0):
         self.mc = mc
         self.origin = origin        # offset of this function in the module blob
+        self.uses_heap = False      # an access used the pinned memory-0 base register
+        self.heap_load = (0, 0)     # the prologue's load of it (nop'ed out if unused)
         self.a = mc.masm_class()
         abi = self.abi = mc.abi
         self.cc = mc.regs
@@ -120,10 +122,10 @@ class FuncCompiler:
         self.validator = validator
         self.stack = []
         self.frames = []
-        self.gpr_alloc = abi.GPR_ALLOC
+        self.gpr_alloc = mc.gpr_alloc
         self.xmm_alloc = abi.XMM_ALLOC
         free = 0
-        for r in abi.GPR_ALLOC + abi.XMM_ALLOC:
+        for r in self.gpr_alloc + abi.XMM_ALLOC:
             free |= 1 << r
         self.free = free
         self.local_types = list(functype.params) + list(declared_locals)

@@ -143,9 +143,13 @@ def _address(c, memarg, size):
         if ea + size <= 0x7FFFFFFF:
             a.alu_mi(7, 8, ea + size, mbase, mdisp + vo.MEMORY_LENGTH)   # cmp [len], end
             c.trap_if(c.cc.CC_B, TrapCode.HEAP_OUT_OF_BOUNDS)
-            a.load_fixed(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
             if tmp >= 0:
                 c.free |= 1 << tmp
+            fast = c.mc.fast_memory.get(mem)
+            if fast is not None and fast[2] >= 0:
+                c.uses_heap = True
+                return fast[2], ea, -1, ()
+            a.load_fixed(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
             return scratch, ea, -1, ()
         c.push_const(I32, e[2])
     addr = c.pop_reg()
@@ -194,7 +198,8 @@ def _make_load(code):
             addr = c.pop_reg()
             # An integer result reuses the address register.
             r = c.alloc_xmm() if float_ else addr
-            at = c.a.heap_access(acc, r, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch)
+            at = c.a.heap_access(acc, r, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch, fast[2])
+            c.uses_heap = True
             c.trap_stubs.append((at, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
             if float_:
                 c.free |= 1 << addr
@@ -245,7 +250,8 @@ def _make_store(code):
         fast = c.mc.fast_memory.get(memarg[2]) if memarg[1] <= limit and stack[-1][0] != K_CONST else None
         if fast is not None:
             addr = c.pop_reg()
-            at = c.a.heap_access(acc, vr, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch)
+            at = c.a.heap_access(acc, vr, addr, memarg[1], c.vmctx, fast[0], fast[1], c.scratch, fast[2])
+            c.uses_heap = True
             c.trap_stubs.append((at, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
             c.free |= 1 << vr
             c.free |= 1 << addr

@@ -12,6 +12,7 @@ from .regs import (R8, R9, R10, R11, R12, R13, R14, R15, RAX, RBP, RBX, RCX, RDI
 PTR_SIZE = 8
 VMCTX = R14            # pinned vmctx of the running instance
 SCRATCH = R11          # MacroAssembler scratch, never allocated
+HEAP_BASE = R15        # base of memory 0 in functions that access it (then not allocated)
 FP = RBP
 SP = RSP
 

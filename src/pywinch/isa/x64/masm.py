@@ -99,6 +99,12 @@ class MacroAssembler(Assembler):
             return self.call_extern(("trap", code)) + 4
         return self.call_abs(routines[code], origin)
 
+    def nop_out(self, start: int, end: int) -> None:
+        """Overwrite ``buf[start:end]`` (whole instructions) with nops."""
+        t = Assembler()
+        t.nop(end - start)
+        self.buf[start:end] = t.buf
+
     def call_abs(self, target: int, origin: int) -> int:
         """``call rel32`` to blob offset ``target`` from a buffer placed at ``origin``;
         returns the offset after the call."""
@@ -126,20 +132,20 @@ class MacroAssembler(Assembler):
         self.buf += _load_bytes(size, dst, base, disp)
 
     def heap_access(self, acc, reg: int, addr: int, offset: int, mbase: int, len_disp: int,
-                    base_disp: int, scratch: int) -> int:
+                    base_disp: int, scratch: int, heap_reg: int = -1) -> int:
         """Bounds-checked linear-memory access, as one cached byte sequence::
 
             lea scratch, [addr + offset + size]
             cmp scratch, [mbase + len_disp]
             ja  <trap>                       ; rel32 patched by the caller
-            mov scratch, [mbase + base_disp]
+            mov scratch, [mbase + base_disp]   ; unless heap_reg >= 0 holds the base
             <access> reg, [scratch + addr + offset]
 
         ``acc`` is ``("load", size, dst_size, signed)`` or ``("store", size)``;
         ``offset + size`` must fit a disp32.  Returns the offset of the ``ja``
         rel32 field.
         """
-        key = (acc, reg, addr, offset, mbase, len_disp, base_disp, scratch)
+        key = (acc, reg, addr, offset, mbase, len_disp, base_disp, scratch, heap_reg)
         entry = _heap_cache.get(key)
         if entry is None:
             a = Assembler()
@@ -147,15 +153,18 @@ class MacroAssembler(Assembler):
             a.alu_rm(7, 8, scratch, mbase, len_disp)
             a.buf += _JCC_NEAR[7]
             jpos = len(a.buf) - 4
-            a.load(8, scratch, mbase, base_disp)
+            hb = heap_reg
+            if hb < 0:
+                a.load(8, scratch, mbase, base_disp)
+                hb = scratch
             if acc[0] == "store":
-                a.store(acc[1], reg, scratch, offset, addr)
+                a.store(acc[1], reg, hb, offset, addr)
             elif reg >= 16:
-                a.load(acc[1], reg, scratch, offset, addr)
+                a.load(acc[1], reg, hb, offset, addr)
             elif acc[3]:
-                a.load_sx(acc[1], acc[2], reg, scratch, offset, addr)
+                a.load_sx(acc[1], acc[2], reg, hb, offset, addr)
             else:
-                a.load_zx(acc[1], reg, scratch, offset, addr)
+                a.load_zx(acc[1], reg, hb, offset, addr)
             entry = _heap_cache[key] = (bytes(a.buf), jpos)
         buf = self.buf
         at = len(buf) + entry[1]
