@@ -158,3 +158,14 @@ def test_instance_pre(compiled, engine):
     for _ in range(2):
         store = wasm.Store(engine)
         assert pre.instantiate(store).exports(store)["g"](store) == 11
+
+
+def test_run_command(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys; from pywinch.api.wasi import run_command; "
+            "sys.exit(run_command(sys.argv[1], ['p', 'a'], {'WHO': 'test'}))")
+    r = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "hello_wasi.wasm")], input=b"line\n",
+                       capture_output=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == b"arg 0: p\narg 1: a\nhello, test\nread: line\n"

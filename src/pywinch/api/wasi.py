@@ -13,7 +13,7 @@ from ..runtime.instance_registry import find as find_instance
 from ..runtime.wasi import MODULE, SIGNATURES, WasiConfig, WasiCtx
 from .types import FuncType, ValType
 
-__all__ = ["WasiConfig", "define_wasi"]
+__all__ = ["WasiConfig", "define_wasi", "run_command"]
 
 _contexts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -62,3 +62,60 @@ class _WasiDef:
 def define_wasi(linker) -> None:
     for name, (params, results) in SIGNATURES.items():
         linker._insert(MODULE, name, _WasiDef(name, params, results))
+
+
+def run_command(wasm, argv=None, env=None, *, engine=None, preopens=(), inherit_env=False,
+                stdin=None, stdout=None, stderr=None) -> int:
+    """Run a WASI command module (its ``_start``) with this process's stdio; the exit status.
+
+    ``wasm``: a path, bytes, or a compiled ``Module``.  ``preopens``: pairs of
+    (host directory, guest path).  ``stdin``/``stdout``/``stderr``: file paths,
+    else inherited.  What ``pywinch run app.wasm -- args`` does.
+    """
+    from ..errors import ExitTrap
+    from .engine import Engine
+    from .linker import Linker
+    from .module import Module
+    from .store import Store
+    if isinstance(wasm, Module):
+        module = wasm
+        engine = module.engine
+    else:
+        engine = engine or Engine()
+        import os
+        is_path = isinstance(wasm, (str, os.PathLike)) and not (isinstance(wasm, str) and wasm.lstrip().startswith("("))
+        module = Module.from_file(engine, wasm) if is_path else Module(engine, wasm)
+    cfg = WasiConfig()
+    cfg.argv = list(argv) if argv is not None else ["main"]
+    if inherit_env:
+        cfg.inherit_env()
+    if env:
+        cfg.env = list(env.items()) if isinstance(env, dict) else list(env)
+    for host, guest in preopens:
+        cfg.preopen_dir(host, guest)
+    if stdin:
+        cfg.stdin_file = stdin
+    else:
+        cfg.inherit_stdin()
+    if stdout:
+        cfg.stdout_file = stdout
+    else:
+        cfg.inherit_stdout()
+    if stderr:
+        cfg.stderr_file = stderr
+    else:
+        cfg.inherit_stderr()
+    store = Store(engine)
+    store.set_wasi(cfg)
+    linker = Linker(engine)
+    linker.define_wasi()
+    instance = linker.instantiate(store, module)
+    start = instance.exports(store).get("_start")
+    if start is None:
+        from ..errors import LinkError
+        raise LinkError("not a WASI command: the module exports no `_start` function")
+    try:
+        start(store)
+    except ExitTrap as e:
+        return e.code
+    return 0
