@@ -9,6 +9,7 @@ references are a ``VMFuncRef*`` address or an externref handle, 0 = null.
 from __future__ import annotations
 
 import math
+import operator
 import struct
 
 from ..errors import TypeCheckError
@@ -74,10 +75,11 @@ def signed64(b: int) -> int:
 def check_int(t: int, v) -> int:
     """Accept any in-range Python int (signed or unsigned spelling); return raw bits."""
     if type(v) is not int:
-        # bool is an int subclass and wasmtime-py accepts it; float, str... are refused.
-        if not isinstance(v, int):
-            raise TypeCheckError(f"expected an int for {type_name(t)}, got {type(v).__name__}")
-        v = int(v)
+        # bool and other int-likes (numpy integers: __index__) are accepted; float, str... refused.
+        try:
+            v = operator.index(v)
+        except TypeError:
+            raise TypeCheckError(f"expected an int for {type_name(t)}, got {type(v).__name__}") from None
     if t == I32:
         if -0x80000000 <= v <= M32:
             return v & M32
@@ -90,7 +92,7 @@ def check_int(t: int, v) -> int:
 
 
 def check_float(t: int, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, (float, int)):
+    if isinstance(v, (bool, str, bytes)) or not (isinstance(v, (float, int)) or hasattr(v, "__float__")):
         raise TypeCheckError(f"expected a float for {type_name(t)}, got {type(v).__name__}")
     try:
         v = float(v)
