@@ -98,6 +98,8 @@ class ModuleCompiler:
             i: (vmo.memory_definition(i) + vo.MEMORY_LENGTH, vmo.memory_definition(i) + vo.MEMORY_BASE, -1)
             for i in range(m.num_imported_memories, m.num_imported_memories + len(m.memories))}
 
+        # A memory's length is never below its declared minimum (imports match at least it).
+        self.memory_min_bytes = [mt.limits.min * 65536 for mt in m.memory_types]
         # Memory 0's base stays in a pinned register (it never moves): loaded by
         # the prologue, reloaded after calls that may leave the instance.
         self.heap_base = None

@@ -23,12 +23,17 @@ _OPS = {
 
 
 def _pop_xmm_or_mem(c):
-    """Pop a float operand: ``(reg, -1)`` in a register the caller frees, or ``(-1, disp)``
-    for a local read straight from its frame slot."""
+    """Pop a float operand: ``(reg, 0)`` in a register the caller frees, ``(-1, disp)``
+    for a local read straight from its frame slot, or ``(-2, label)`` for a
+    constant read from the constant pool."""
     e = c.stack[-1]
     if e[0] == 2:       # K_LOCAL
         c.stack.pop()
         return -1, c.local_disp(e[2])
+    if e[0] == K_CONST:
+        c.stack.pop()
+        a = c.a
+        return -2, (a.const_u32(e[2]) if e[1] == F32 else a.const_u64(e[2]))
     return c.pop_reg(), 0
 
 
@@ -38,8 +43,10 @@ def _make_arith(t, name):
     def visit(c, imm):
         rb, disp = _pop_xmm_or_mem(c)
         ra = c.pop_reg()
-        if rb < 0:
+        if rb == -1:
             c.a.sse_m(o, ra, c.fp, disp)
+        elif rb == -2:
+            c.a.sse_m(o, ra, c.cc.RIP, disp)
         else:
             c.a.sse(o, ra, rb)
             c.free |= 1 << rb

@@ -141,8 +141,10 @@ def _address(c, memarg, size):
         c.stack.pop()
         ea = e[2] + offset
         if ea + size <= 0x7FFFFFFF:
-            a.alu_mi(7, 8, ea + size, mbase, mdisp + vo.MEMORY_LENGTH)   # cmp [len], end
-            c.trap_if(c.cc.CC_B, TrapCode.HEAP_OUT_OF_BOUNDS)
+            # Memories never shrink below their declared minimum: no check needed there.
+            if ea + size > c.mc.memory_min_bytes[mem]:
+                a.alu_mi(7, 8, ea + size, mbase, mdisp + vo.MEMORY_LENGTH)   # cmp [len], end
+                c.trap_if(c.cc.CC_B, TrapCode.HEAP_OUT_OF_BOUNDS)
             if tmp >= 0:
                 c.free |= 1 << tmp
             fast = c.mc.fast_memory.get(mem)
