@@ -89,3 +89,23 @@ def test_serialized_fuel_setting_must_match(compiled):
     assert wasm.Instance(store, clone, []).exports(store)["f"](store, 1) == 2
     with pytest.raises(wasm.WasmError):
         wasm.Instance(wasm.Store(wasm.Engine()), module, [])
+
+
+def test_stores_with_host_functions_are_freed(compiled, engine):
+    module = compiled(engine, '(module (import "env" "f" (func $f (param i32) (result i32))) (memory 1)'
+                              ' (func (export "g") (result i32) (call $f (i32.const 2))))')
+    linker = wasm.Linker(engine)
+    linker.define_func("env", "f", wasm.FuncType([wasm.ValType.i32()], [wasm.ValType.i32()]), lambda x: x + 1)
+
+    def batch(k):
+        for _ in range(k):
+            store = wasm.Store(engine)
+            assert linker.instantiate(store, module).exports(store)["g"](store) == 3
+
+    import gc
+    batch(2000)
+    gc.collect()
+    before = rss_kib()
+    batch(20000)
+    after = rss_kib()
+    assert after - before < 16 * 1024, (before, after)
