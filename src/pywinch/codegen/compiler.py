@@ -20,7 +20,7 @@ from ..wasm import opcodes as op
 from ..wasm.types import V128
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, variables
-from .context import K_CMP, FRAME_FUNC, Frame, FuncCompiler
+from .context import FRAME_FUNC, K_LOCAL, Frame, FuncCompiler
 
 # --- dispatch tables ----------------------------------------------------------------
 
@@ -199,12 +199,19 @@ class ModuleCompiler:
         fuses = FUSES
         step = v.step
         off = body.start
+        stack = c.stack
+        ltypes = c.local_types
+        inline_get = not self.fuel
         for code, imm, off in module.operators(body):
             step(code, imm, off)
             if c.reachable:
-                c.offset = off
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
+                if code == 0x20 and inline_get:
+                    # local.get (a quarter of all operators): a lazy reference, no code.
+                    stack.append((K_LOCAL, ltypes[imm], imm))
+                    continue
+                c.offset = off
                 table[code](c, imm)
             elif code in _BLOCK_OPENERS:
                 c.dead += 1
