@@ -130,3 +130,26 @@ def test_fuel_and_epoch():
 def test_no_fuel_code_when_off(h):
     on = Harness(WAT, fuel=True)
     assert len(on.compiled.code) > len(h.compiled.code)
+
+
+def test_bit_count_fallbacks_without_lzcnt_tzcnt_popcnt():
+    from pywinch.isa.x64 import cpu
+    wat = """(module
+      (func (export "clz32") (param i32) (result i32) (i32.clz (local.get 0)))
+      (func (export "ctz32") (param i32) (result i32) (i32.ctz (local.get 0)))
+      (func (export "pop32") (param i32) (result i32) (i32.popcnt (local.get 0)))
+      (func (export "clz64") (param i64) (result i64) (i64.clz (local.get 0)))
+      (func (export "ctz64") (param i64) (result i64) (i64.ctz (local.get 0)))
+      (func (export "pop64") (param i64) (result i64) (i64.popcnt (local.get 0))))"""
+    with cpu.masked(cpu.LZCNT, cpu.BMI1, cpu.POPCNT):
+        h = Harness(wat)
+    for v in (0, 1, 0x80000000, 0x00F0F000, 0xFFFFFFFF):
+        s = v - (1 << 32) if v >> 31 else v
+        assert h.call("clz32", s) == 32 - v.bit_length()
+        assert h.call("ctz32", s) == (32 if v == 0 else (v & -v).bit_length() - 1)
+        assert h.call("pop32", s) == bin(v).count("1")
+    for v in (0, 1, 1 << 63, 0x00F0F000_0000F000, (1 << 64) - 1):
+        s = v - (1 << 64) if v >> 63 else v
+        assert h.call("clz64", s) == 64 - v.bit_length()
+        assert h.call("ctz64", s) == (64 if v == 0 else (v & -v).bit_length() - 1)
+        assert h.call("pop64", s) == bin(v).count("1")
