@@ -127,6 +127,10 @@ class Trap(WasmError):
     def trap_code(self) -> int:
         return self.code
 
+    def __reduce__(self):
+        # Picklable with its code and frames (traps raised in worker processes).
+        return (type(self), (self.code, self.message, self.frames))
+
 
 class ExitTrap(WasmError):
     """A WASI program called ``proc_exit``; ``code`` is its exit status."""
@@ -134,3 +138,6 @@ class ExitTrap(WasmError):
     def __init__(self, code: int):
         self.code = code
         super().__init__(f"Exited with i32 exit status {code}")
+
+    def __reduce__(self):
+        return (type(self), (self.code,))

@@ -320,3 +320,14 @@ def test_exceptions_through_every_trampoline_kind(compiled, engine, store):
             ex[name](store, arg)
         assert e.value.args == (want,)
         assert ex["ok"](store, 9) == [9, 9]
+
+
+def test_traps_pickle_with_code_and_frames(compiled, engine, store):
+    import pickle
+    f = wasm.Instance(store, compiled(engine, '(module (func $boom (export "f") unreachable))'), []).exports(store)["f"]
+    with pytest.raises(wasm.Trap) as e:
+        f(store)
+    again = pickle.loads(pickle.dumps(e.value))
+    assert (again.code, again.message, str(again)) == (e.value.code, e.value.message, str(e.value))
+    assert [fr.func_name for fr in again.frames] == ["boom"]
+    assert pickle.loads(pickle.dumps(wasm.ExitTrap(3))).code == 3
