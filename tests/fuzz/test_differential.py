@@ -67,6 +67,7 @@ def test_comparison_sees_differences():
     assert changed(["calls", 0, 2], ["ok", [1, ["f32", 0x7FC00001]]], canon=False) == "agree"
     assert changed(["calls", 0, 2], ["ok", [1, ["f32", 0x7F800000]]], canon=False) == "mismatch"
     assert changed(["compile"], ["unsupported", "x not supported yet"]) == "unsupported"
+    assert changed(["calls", 1, 2], ["trap", "stack"]) == "stack_limit"
     assert changed(["calls", 0, 2], ["error", "foreign", "IndexError", "tb"]) == "error"
 
 

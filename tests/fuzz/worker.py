@@ -45,6 +45,24 @@ class Engines:
         return out
 
 
+def nan_twin(eng: Engines, req: dict, plan: dict, reply: dict) -> dict:
+    """Without NaN canonicalization a NaN's payload may legally differ between engines
+    (f64.max of two NaNs may return either) and flow into integers and memory through
+    reinterpret and stores.  The same smith input with canonicalization on is the
+    same program with each NaN result made canonical: if the engines agree on that
+    twin, the difference is put down to NaN payloads, else it stays a mismatch."""
+    twin = dict(plan, flags=[f if f != "false" or plan["flags"][i - 1] != "--canonicalize-nans" else "true"
+                             for i, f in enumerate(plan["flags"])])
+    say({"stage": "smith"})
+    wasm = difffuzz.smith(req["exe"], twin)
+    if wasm is None:
+        return reply
+    second = eng.both(wasm, plan["arg_seed"], True)
+    if second["verdict"] == "agree":
+        return {**reply, "verdict": "nan_payload"}
+    return reply
+
+
 def main() -> None:
     eng = None
     for line in sys.stdin:
@@ -63,7 +81,10 @@ def main() -> None:
                 if wasm is None:
                     say({"verdict": "no_module", "detail": ""})
                     continue
-                say(eng.both(wasm, plan["arg_seed"], plan["canon"]))
+                reply = eng.both(wasm, plan["arg_seed"], plan["canon"])
+                if reply["verdict"] == "mismatch" and not plan["canon"]:
+                    reply = nan_twin(eng, req, plan, reply)
+                say(reply)
             elif req["kind"] == "file":
                 path = pathlib.Path(req["path"])
                 data = path.read_bytes() if path.suffix == ".wasm" else path.read_text()
