@@ -26,6 +26,8 @@ Offsets below are byte offsets into ``code``.
   instruction in the module, for backtraces of non-top frames.
 * ``names``: function names by module function index (from the name section),
   or empty.
+* ``opmap``: sorted ``(pc, wasm_offset)`` where the code of each compiled
+  operator starts; empty unless compiled with ``opmap=True`` (for explore).
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ class CompiledModule:
     """Machine code and metadata of one compiled module (see the module docstring)."""
 
     __slots__ = ("code", "func_offsets", "func_ends", "trampolines", "traps", "pcmap",
-                 "names", "num_imported_funcs", "features", "_trap_pcs", "_map_pcs")
+                 "names", "num_imported_funcs", "features", "opmap", "_trap_pcs", "_map_pcs")
 
     def __init__(self, code: bytes, func_offsets: list[int], func_ends: list[int],
                  trampolines: dict[int, tuple[int, int]], traps: list[tuple[int, int, int]],
                  pcmap: list[tuple[int, int]], names: dict[int, str] | None = None,
-                 num_imported_funcs: int = 0, features: dict | None = None):
+                 num_imported_funcs: int = 0, features: dict | None = None, opmap=None):
         self.code = bytes(code)
         self.func_offsets = list(func_offsets)
         self.func_ends = list(func_ends)
@@ -60,6 +62,7 @@ class CompiledModule:
         self.names = dict(names or {})
         self.num_imported_funcs = num_imported_funcs
         self.features = dict(features or {})
+        self.opmap = sorted(opmap or ())
         self._trap_pcs = [t[0] for t in self.traps]
         self._map_pcs = [p[0] for p in self.pcmap]
 
@@ -97,6 +100,7 @@ class CompiledModule:
             "names": {str(k): v for k, v in self.names.items()},
             "num_imported_funcs": self.num_imported_funcs,
             "features": self.features,
+            "opmap": [list(p) for p in self.opmap],
         }
         mb = json.dumps(meta, separators=(",", ":")).encode()
         body = struct.pack("<II", len(mb), len(self.code)) + mb + self.code
@@ -127,6 +131,7 @@ class CompiledModule:
                 [tuple(p) for p in meta["pcmap"]],
                 {int(k): v for k, v in meta["names"].items()},
                 meta["num_imported_funcs"], meta.get("features"),
+                [tuple(p) for p in meta.get("opmap", ())],
             )
         except (ValueError, KeyError, TypeError, IndexError) as e:
             raise WasmError(f"serialized module metadata is corrupt: {e}") from None

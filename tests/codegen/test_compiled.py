@@ -71,3 +71,15 @@ def test_trampolines_per_signature(compiled):
     assert compiled.trampolines[ta][1] >= 0        # (i32) -> i32 has a native form
     assert compiled.trampolines[tb][1] == -1       # two results: array form only
     assert compiled.trampolines[tb][0] >= 0
+
+
+def test_operator_map_for_explore():
+    m = decode_module(wat2wasm(WAT))
+    plain = compile_module(m)
+    cm = compile_module(m, opmap=True)
+    assert plain.opmap == [] and cm.code == plain.code        # the map changes no code
+    offsets = [off for _, off in cm.opmap]
+    body_ops = [off for body in m.codes for _, _, off in m.operators(body)]
+    assert set(offsets) <= set(body_ops) and len(offsets) >= len(body_ops) - 2   # dead code is skipped
+    assert all(cm.func_at(pc) is not None for pc, _ in cm.opmap)
+    assert CompiledModule.deserialize(cm.serialize()).opmap == cm.opmap

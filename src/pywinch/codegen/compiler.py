@@ -57,6 +57,16 @@ def _fuel_table():
 
 
 _FUEL_VISITORS = None
+
+
+def _opmap_table(base):
+    """``base`` wrapped to record where each operator's code starts (debug map)."""
+    def wrap(fn):
+        def visit(c, imm):
+            c.opmap.append((c.a.pos, c.offset))
+            fn(c, imm)
+        return visit
+    return [None if fn is None else wrap(fn) for fn in base]
 # Operators that consume a pending comparison (K_CMP) as flags.
 FUSES = [False] * op.NUM_CODES
 for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
@@ -67,7 +77,7 @@ _BLOCK_OPENERS = (op.BLOCK, op.LOOP, op.IF)
 class ModuleCompiler:
     """Module-wide state shared by the function compilers (``c.mc``)."""
 
-    def __init__(self, module, ctx, fuel=False, epoch=False):
+    def __init__(self, module, ctx, fuel=False, epoch=False, opmap=False):
         self.masm_class, self.abi, self.regs = for_host()
         self.module = module
         self.ctx = ctx
@@ -77,6 +87,8 @@ class ModuleCompiler:
         self.table_types = module.table_types
         self.fuel = fuel
         self.epoch = epoch
+        self.opmap = opmap
+        self._opmap_table = None
         self.trap_routines = None   # blob offset of the trap routine per TrapCode (set by compile_module)
         self.func_offsets = []      # blob offsets of the defined functions placed so far
         m = module
@@ -196,12 +208,16 @@ class ModuleCompiler:
             if _FUEL_VISITORS is None:
                 _FUEL_VISITORS = _fuel_table()
             table = _FUEL_VISITORS
+        if self.opmap:
+            if self._opmap_table is None:
+                self._opmap_table = _opmap_table(table)
+            table = self._opmap_table
         fuses = FUSES
         step = v.step
         off = body.start
         stack = c.stack
         ltypes = c.local_types
-        inline_get = not self.fuel
+        inline_get = not (self.fuel or self.opmap)
         for code, imm, off in module.operators(body):
             step(code, imm, off)
             if c.reachable:
@@ -237,7 +253,7 @@ class ModuleCompiler:
             # The function never used the pinned base: its prologue load becomes a nop.
             c.a.nop_out(*c.heap_load)
         code = c.a.finalize()
-        return code, c.a.relocs, c.trap_sites, c.pcmap
+        return code, c.a.relocs, c.trap_sites, c.pcmap, c.opmap
 
     def _prologue(self, c, ndeclared):
         a = c.a
@@ -291,7 +307,8 @@ def _trap_routines(masm_class, abi, regs):
     return a.finalize(), offsets
 
 
-def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None) -> CompiledModule:
+def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None,
+                   opmap=False) -> CompiledModule:
     """Validate and compile a decoded module (``pywinch.wasm.module.Module``).
 
     Each function is validated and compiled in the same pass, operator by
@@ -299,22 +316,24 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
     ``UnsupportedError`` for what pywinch cannot compile yet (SIMD).
     ``fuel``/``epoch`` emit the checks at function entries and loop headers
     (no code at all when off).  ``progress(done, total)`` is called after each
-    function.  ``features`` is recorded in the result (reserved).
+    function.  ``features`` is recorded in the result (reserved).  ``opmap``
+    records where the code of every compiled operator starts
+    (``CompiledModule.opmap``, for ``pywinch explore``; costs compile time).
     """
     ctx = check_module(module)
-    mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch)
+    mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch, opmap=opmap)
     # The trap routines come first, so every trap stub is resolved as it is emitted.
     blob, routines = _trap_routines(mc.masm_class, mc.abi, mc.regs)
     blob = bytearray(blob)
     mc.trap_routines = routines
     func_offsets = mc.func_offsets
     func_ends = []
-    relocs, traps, pcmap = [], [], []
+    relocs, traps, pcmap, ops = [], [], [], []
     ndef = len(module.funcs)
     for j in range(ndef):
         blob += b"\xcc" * (-len(blob) & 15)
         base = len(blob)
-        code, frelocs, ftraps, fpcmap = mc.compile_function(j, base)
+        code, frelocs, ftraps, fpcmap, fops = mc.compile_function(j, base)
         func_offsets.append(base)
         blob += code
         func_ends.append(len(blob))
@@ -322,6 +341,8 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
             relocs.extend([(base + at, key) for at, key in frelocs])
         traps.extend([(base + pc, tc, off) for pc, tc, off in ftraps])
         pcmap.extend([(base + pc, off) for pc, off in fpcmap])
+        if fops:
+            ops.extend([(base + pc, off) for pc, off in fops])
         if progress is not None:
             progress(j + 1, ndef)
     # Entry trampolines, one per distinct signature of a defined function.
@@ -356,4 +377,4 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
         link_rel32(blob, at, target)
     names = dict(module.names.functions) if module.names else {}
     return CompiledModule(bytes(blob), func_offsets, func_ends, trampolines, traps, pcmap, names,
-                          nimp, {"fuel": fuel, "epoch": epoch, **(features or {})})
+                          nimp, {"fuel": fuel, "epoch": epoch, **(features or {})}, opmap=ops)

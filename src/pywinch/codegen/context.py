@@ -105,7 +105,7 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0):
@@ -140,6 +140,7 @@ class FuncCompiler:
         self.trap_sites = []      # (pc, code, wasm_offset), pc relative to this buffer
         self.trap_stubs = []      # (label, code, wasm_offset)
         self.pcmap = []           # (pc, wasm_offset)
+        self.opmap = []           # (pc, wasm_offset) per compiled operator, when asked
         self.frame_patch = []
         self.fp = abi.FP
         self.scratch = abi.SCRATCH
