@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WASM_TESTSUITE ?= $(abspath ../shared/wasm-testsuite)
 export WASM_TESTSUITE
 
-.PHONY: demo test dev venv clean
+.PHONY: demo test dev venv clean bench fuzz smith spec-status programs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,32 @@ demo: $(VENV)/.installed
 
 test: dev
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Benchmarks side by side with Wasmtime (Cranelift, Winch), native gcc -O2 and pywasm:
+# writes docs/benchmarks.md and its chart.
+bench: dev
+	$(PY) benchmarks/run.py
+
+# Differential fuzzing against Wasmtime; `make fuzz N=20000 SEED=1`.
+N ?= 2000
+SEED ?= 1
+fuzz: dev
+	$(PY) tools/fuzz.py --count $(N) --seed $(SEED) --jobs 2
+	$(PY) tools/fuzz.py --hostile --count $(N) --seed $(SEED)
+
+# Decoder/validator agreement with `wasm-tools validate` on smith modules and mutants.
+smith: dev
+	$(PY) tests/wasm/smith_compare.py $(N) --seed $(SEED)
+
+# Regenerates the spec-suite table of docs/status.md.
+spec-status: dev
+	$(PY) tools/spec_status.py
+
+# Rebuilds the C test and benchmark programs (needs clang, lld, wasi-libc, libclang-rt-14-dev-wasm32).
+programs:
+	tests/programs/build.sh -f
+	benchmarks/build.sh -f
+	$(PYTHON) benchmarks/c/gen_manifest.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
