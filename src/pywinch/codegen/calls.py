@@ -15,16 +15,22 @@ from .context import IS_FLOAT, K_MEM, K_REG
 
 
 def _store_args(c, sig):
-    """Pop the arguments into the outgoing area ``[rsp + offset]``."""
+    """Pop the arguments into the outgoing area ``[rsp + offset]``, then spill
+    the register values left on the stack (the callee clobbers them all)."""
     stack = c.stack
     n = len(sig.params)
-    first = len(stack) - n
-    sp = c.abi.SP
-    for i in range(n):
-        e = stack[first + i]
-        c.store_value(e, first + i, sp, sig.param_offsets[i])
-    del stack[first:]
-    c.need_out(sig.area_size)
+    if n:
+        first = len(stack) - n
+        sp = c.abi.SP
+        offs = sig.param_offsets
+        store_value = c.store_value
+        for i in range(n):
+            store_value(stack[first + i], first + i, sp, offs[i])
+        del stack[first:]
+        if sig.area_size > c.max_out:
+            c.max_out = sig.area_size
+    if c.free != c.all_free or c.flags_live:
+        c.spill_regs()
 
 
 def _push_results(c, sig):
@@ -48,11 +54,11 @@ def _push_results(c, sig):
 
 def visit_call(c, func):
     mc = c.mc
-    ft = mc.func_type(func)
-    sig = mc.wasm_sig(ft)
+    sig = mc.func_sigs[func]
+    if sig is None:
+        sig = mc.wasm_sig(mc.func_type(func))      # raises UnsupportedError (v128)
     # Arguments go straight to the outgoing area; then the other live values spill.
     _store_args(c, sig)
-    c.spill_regs()
     a = c.a
     abi = c.abi
     mc.emit_fuel_flush(c)
@@ -99,7 +105,6 @@ def visit_call_indirect(c, imm):
     idx = c.pop_reg()
     # The index register stays out of the spill (it is not on the stack).
     _store_args(c, sig)
-    c.spill_regs()
     # idx may be any allocatable register; the callee-vmctx register is free now.
     fr = abi.WASM_CALLER_VMCTX if idx != abi.WASM_CALLER_VMCTX else abi.WASM_CALLEE_VMCTX
     base, disp = table_def(c, table)

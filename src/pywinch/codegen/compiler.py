@@ -126,6 +126,9 @@ class ModuleCompiler:
         else:
             self.gpr_alloc = self.abi.GPR_ALLOC
 
+        self.func_sigs = [wasm_sig(ft) if V128 not in ft.params and V128 not in ft.results else None
+                          for ft in ctx.funcs]
+
     def func_type(self, func_index):
         return self.ctx.funcs[func_index]
 

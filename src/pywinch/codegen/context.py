@@ -105,7 +105,7 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap",
+        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0):
@@ -128,6 +128,7 @@ class FuncCompiler:
         for r in self.gpr_alloc + abi.XMM_ALLOC:
             free |= 1 << r
         self.free = free
+        self.all_free = free        # the mask when no register holds a value
         self.local_types = list(functype.params) + list(declared_locals)
         self.nparams = len(functype.params)
         self.local_base = -16

@@ -34,13 +34,20 @@ def visit_local_get(c, idx):
     c.stack.append((K_LOCAL, c.local_types[idx], idx))
 
 
+# A lazy local reference may carry the local's type or, after a reinterpret,
+# the other type of the same width.
+_TWIN = {I32: F32, F32: I32, I64: F64, F64: I64}
+
+
 def _store_local(c, idx, keep):
     """Store the top value to local ``idx``; pop it unless ``keep``."""
-    c.spill_local_refs(idx)
     stack = c.stack
-    e = stack[-1]
     t = c.local_types[idx]
-    disp = c.local_disp(idx)
+    # Membership is a C-level scan: only walk the stack when a reference exists.
+    if (K_LOCAL, t, idx) in stack or (K_LOCAL, _TWIN.get(t), idx) in stack:
+        c.spill_local_refs(idx)
+    e = stack[-1]
+    disp = c.ldisp[idx]
     k = e[0]
     if k == K_LOCAL and e[2] == idx:
         if not keep:
