@@ -310,10 +310,15 @@ class FuncCompiler:
     def pop_reg(self):
         """Pop the top value into a register the caller owns (and must free or push)."""
         e = self.stack.pop()
-        if e[0] == K_REG:
+        k = e[0]
+        if k == K_REG:
             return e[2]
-        r = self.alloc(e[1])
-        self.load_value(e, len(self.stack), r)
+        t = e[1]
+        r = self.alloc_xmm() if IS_FLOAT[t] else self.alloc_gpr()
+        if k == K_LOCAL:        # the common case, inlined
+            self.a.load(TSIZE[t], r, self.fp, self.ldisp[e[2]])
+        else:
+            self.load_value(e, len(self.stack), r)
         return r
 
     def pop_into(self, r):
