@@ -1,0 +1,60 @@
+"""Defects found while fuzzing and sandbox-testing that are listed in .agents/BUGS.md.
+These tests fail until the defect is fixed (see BUGS.md for the owner)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import pywinch
+
+wasmtime = pytest.importorskip("wasmtime")
+
+FUEL_BODIES = {"empty": "", "nop": "nop", "const": "i32.const 1 drop", "block": "(block nop)",
+               "call": "call $e", "if": "(if (i32.const 0) (then nop))", "return": "return",
+               "br": "(block br 0)", "loop": "(local i32) (loop (br_if 0 (local.get 0)))"}
+
+
+def fuel_used(lib, body: str) -> int:
+    config = lib.Config()
+    config.consume_fuel = True
+    engine = lib.Engine(config)
+    store = lib.Store(engine)
+    store.set_fuel(10_000)
+    ex = lib.Instance(store, lib.Module(engine, f'(module (func $e) (func (export "f") {body}))'), []).exports(store)
+    ex["f"](store)
+    return 10_000 - store.get_fuel()
+
+
+def test_fuel_consumption_matches_wasmtime():
+    """BUGS.md #1: Wasmtime charges one unit for a function's closing `end`
+    (the implicit return); pywinch does not, so every call costs one less."""
+    ours = {k: fuel_used(pywinch, b) for k, b in FUEL_BODIES.items()}
+    theirs = {k: fuel_used(wasmtime, b) for k, b in FUEL_BODIES.items()}
+    assert ours == theirs
+
+
+SMALL_STACK = textwrap.dedent(r"""
+    import threading, pywinch as w
+    threading.stack_size(256 * 1024)          # smaller than max_wasm_stack (512 KiB)
+    out = []
+    def run():
+        s = w.Store(w.Engine())
+        ex = w.Instance(s, w.Module(s.engine, '(module (func $f (export "f") (call $f)))'), []).exports(s)
+        try:
+            ex["f"](s)
+        except w.Trap as t:
+            out.append(t.message)
+    t = threading.Thread(target=run); t.start(); t.join()
+    print(out)
+""")
+
+
+def test_recursion_on_a_thread_with_a_small_stack_traps():
+    """BUGS.md #2: the stack limit is entry sp - 512 KiB whatever the thread's real stack,
+    so on a 256 KiB thread deep recursion runs off the stack: SIGSEGV, the process dies."""
+    r = subprocess.run([sys.executable, "-c", SMALL_STACK], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "call stack exhausted" in r.stdout, f"exit status {r.returncode}: {r.stderr[-500:]}"
