@@ -21,6 +21,7 @@ Verdicts per case:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -36,7 +37,8 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 
 # WebAssembly 2.0 without SIMD; one memory of at most 16 MiB, so final-memory
-# digests stay cheap; no imports (both engines get the same empty import list).
+# digests stay cheap. Half the cases import host functions, a memory, a table and
+# globals (engines.IMPORTS_WAT), provided identically to both engines.
 SMITH_BASE = [
     "--simd-enabled", "false", "--relaxed-simd-enabled", "false", "--threads-enabled", "false",
     "--tail-call-enabled", "false", "--memory64-enabled", "false", "--exceptions-enabled", "false",
@@ -46,7 +48,7 @@ SMITH_BASE = [
     "--reference-types-enabled", "true", "--bulk-memory-enabled", "true", "--multi-value-enabled", "true",
     "--saturating-float-to-int-enabled", "true", "--sign-extension-ops-enabled", "true",
     "--max-memories", "1", "--max-memory32-bytes", str(16 << 20), "--memory-max-size-required", "true",
-    "--max-imports", "0", "--export-everything", "true", "--ensure-termination",
+    "--export-everything", "true", "--ensure-termination",
     "--max-table-elements", "1000",
 ]
 
@@ -70,12 +72,31 @@ def case_plan(seed: int, index: int) -> dict:
     flags = ["--canonicalize-nans", "true" if canon else "false"]
     if rng.random() < 0.4:
         flags += ["--disallow-traps", "true"]
+    imports = rng.random() < 0.5
+    if imports:
+        flags += ["--available-imports", imports_module(), "--max-imports", "12"]
+    else:
+        flags += ["--max-imports", "0"]
     if rng.random() < 0.25:
-        flags += ["--min-funcs", "1", "--max-funcs", "3", "--max-instructions", "200"]
+        # The function count includes imported functions (five are available).
+        flags += ["--min-funcs", "1", "--max-funcs", "8" if imports else "3", "--max-instructions", "200"]
     else:
         flags += ["--min-funcs", str(rng.choice([1, 4, 8, 16]))]
     return {"seed_bytes": rng.randbytes(size).hex(), "flags": flags, "canon": canon,
             "arg_seed": rng.getrandbits(32), "index": index}
+
+
+def imports_module() -> str:
+    """Path of the binary module whose imports smith may draw from (engines.IMPORTS_WAT)."""
+    from . import engines
+    digest = hashlib.sha256(engines.IMPORTS_WAT.encode()).hexdigest()[:12]
+    path = pathlib.Path(tempfile.gettempdir()) / f"pywinch-fuzz-imports-{os.getuid()}-{digest}.wasm"
+    if not path.exists():
+        import wasmtime
+        tmp = path.with_suffix(f".{os.getpid()}")
+        tmp.write_bytes(wasmtime.wat2wasm(engines.IMPORTS_WAT))
+        os.replace(tmp, path)
+    return str(path)
 
 
 def smith(exe: str, plan: dict) -> bytes | None:
@@ -108,6 +129,31 @@ def _uleb(n: int) -> bytes:
             return bytes(out)
 
 
+def _imported_globals(body: bytes) -> int:
+    """How many globals an import section imports (2.0 encodings, which is all smith makes here)."""
+    n, pos = _leb(body, 0)
+    globals_ = 0
+    for _ in range(n):
+        for _name in range(2):
+            size, pos = _leb(body, pos)
+            pos += size
+        kind = body[pos]
+        pos += 1
+        if kind == 0:                       # function: type index
+            _, pos = _leb(body, pos)
+        elif kind in (1, 2):                # table: reftype, then limits; memory: limits
+            if kind == 1:
+                pos += 1
+            flags = body[pos]
+            _, pos = _leb(body, pos + 1)
+            if flags & 1:
+                _, pos = _leb(body, pos)
+        elif kind == 3:                     # global: valtype, mutability
+            pos += 2
+            globals_ += 1
+    return globals_
+
+
 def expose_fuel(wasm: bytes) -> bytes:
     """Export smith's termination counter (``--ensure-termination`` adds it as the last
     global; with no imports that is global count-1) as ``__fuel``, so the harness can
@@ -123,6 +169,8 @@ def expose_fuel(wasm: bytes) -> bytes:
     if not globals_:
         return wasm
     count, _ = _leb(globals_[0][1], 0)
+    imports = [s for s in sections if s[0] == 2]
+    count += _imported_globals(imports[0][1]) if imports else 0
     entry = _uleb(len(FUEL_EXPORT)) + FUEL_EXPORT.encode() + b"\x03" + _uleb(count - 1)
     exports = [s for s in sections if s[0] == 7]
     if exports:
@@ -163,7 +211,7 @@ def _same_status(a, b, canon: bool) -> bool:
         if not va and not vb:
             return True
         return len(va) == len(vb) and all(_same_value(x, y, canon) for x, y in zip(va, vb))
-    if a[0] == "trap":
+    if a[0] in ("trap", "host_error"):
         return a[1] == b[1]
     return True   # both rejected: the messages need not agree
 
@@ -183,6 +231,13 @@ def compare(pw: dict, wt: dict, canon: bool) -> list[str]:
         elif ga and gb and not (len(ga[0]) == len(gb[0]) and all(_same_value(x, y, canon)
                                                                  for x, y in zip(ga[0], gb[0]))):
             diffs.append(f"globals after call {n!r}{tuple(args or ())}: pywinch {ga[0]} / wasmtime {gb[0]}")
+    la, lb = pw.get("host_log", []), wt.get("host_log", [])
+    if len(la) != len(lb):
+        diffs.append(f"host calls: pywinch made {len(la)}, wasmtime {len(lb)}")
+    for k, (x, y) in enumerate(zip(la, lb)):
+        if len(x) != len(y) or not all(_same_value(p, q, canon) for p, q in zip(x, y)):
+            diffs.append(f"host call #{k}: pywinch {x} / wasmtime {y}")
+            break
     for key in ("globals", "memories", "tables"):
         a, b = pw[key], wt[key]
         for name in sorted(set(a) | set(b)):

@@ -3,7 +3,7 @@
 An *outcome* is a JSON-friendly dict, so a worker process can send it back:
 
     {"compile": status, "instantiate": status, "calls": [[name, args, status, globals], ...],
-     "globals": {...}, "memories": {...}, "tables": {...}}
+     "globals": {...}, "memories": {...}, "tables": {...}, "host_log": [[host func, args...], ...]}
 
 where a status is ``["ok", values]``, ``["trap", kind]``, ``["reject", message]``
 (the module was refused: malformed, invalid or unlinkable), ``["unsupported", message]``
@@ -124,6 +124,8 @@ class Pywinch(_Engine):
 
     def status_of(self, exc):
         pw = self.lib
+        if isinstance(exc, HostError):
+            return ["host_error", exc.args[0]]
         if isinstance(exc, pw.Trap):
             return ["trap", PW_TRAPS.get(exc.code, f"code{exc.code}")]
         if isinstance(exc, pw.UnsupportedError):
@@ -144,6 +146,8 @@ class Wasmtime(_Engine):
 
     def status_of(self, exc):
         wt = self.lib
+        if isinstance(exc, HostError):
+            return ["host_error", exc.args[0]]
         if isinstance(exc, wt.Trap):
             code = exc.trap_code
             return ["trap", WT_TRAPS.get(code.name, code.name) if code is not None else "unknown"]
@@ -168,6 +172,80 @@ def _short_tb(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc)[-6:])[-1500:]
 
 
+# The imports smith may use (``--available-imports``), given identically to both engines.
+IMPORTS_WAT = """(module
+  (import "env" "f_i32" (func (param i32) (result i32)))
+  (import "env" "f_void" (func))
+  (import "env" "f_mix" (func (param i64 f32 f64 i32) (result i32 i64 f64)))
+  (import "env" "f_f32" (func (param f32) (result f32)))
+  (import "env" "f_ref" (func (param funcref externref) (result externref)))
+  (import "env" "mem" (memory 1 16))
+  (import "env" "tab" (table 10 100 funcref))
+  (import "env" "g_i32" (global (mut i32)))
+  (import "env" "g_f64" (global f64)))"""
+HOST_LOG_MAX = 2000
+
+
+class HostError(Exception):
+    """Raised by a host function on purpose: both engines must hand it back to the caller."""
+
+
+def _wrap(bits: int, v: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def make_imports(lib, store, module, log: list) -> list:
+    """One extern per import of ``module``, built with ``lib``'s API; host calls go to ``log``."""
+    i32, i64, f32, f64 = lib.ValType.i32(), lib.ValType.i64(), lib.ValType.f32(), lib.ValType.f64()
+
+    def note(name, *vals):
+        if len(log) < HOST_LOG_MAX:
+            log.append([name, *vals])
+
+    def f_i32(x):
+        note("f_i32", x)
+        if x % 97 == 13:
+            raise HostError(x)
+        return _wrap(32, x * 31 + 7)
+
+    def f_void():
+        note("f_void")
+
+    def f_mix(a, b, c, d):
+        note("f_mix", a, encode("f32", b), encode("f64", c), d)
+        return [_wrap(32, d ^ 5), _wrap(64, a + 1), c * 0.5]
+
+    def f_f32(x):
+        note("f_f32", encode("f32", x))
+        return x + 1.0
+
+    def f_ref(f, e):
+        note("f_ref", encode("ref", f), encode("ref", e))
+        return e
+
+    funcs = {"f_i32": ([i32], [i32], f_i32), "f_void": ([], [], f_void),
+             "f_mix": ([i64, f32, f64, i32], [i32, i64, f64], f_mix), "f_f32": ([f32], [f32], f_f32),
+             "f_ref": ([lib.ValType.funcref(), lib.ValType.externref()], [lib.ValType.externref()], f_ref)}
+    out = []
+    for imp in module.imports:
+        name = imp.name
+        if name in funcs:
+            params, results, fn = funcs[name]
+            out.append(lib.Func(store, lib.FuncType(params, results), fn))
+        elif name == "mem":
+            out.append(lib.Memory(store, lib.MemoryType(lib.Limits(1, 16))))
+        elif name == "tab":
+            out.append(lib.Table(store, lib.TableType(lib.ValType.funcref(), lib.Limits(10, 100)), None))
+        elif name == "g_i32":
+            out.append(lib.Global(store, lib.GlobalType(i32, True), 7))
+        elif name == "g_f64":
+            out.append(lib.Global(store, lib.GlobalType(f64, False), -2.5))
+        else:
+            raise ValueError(f"no provider for import {imp.module}.{name}")
+    return out
+
+
 def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
     """Compile, instantiate, call every exported function ``argsets`` times (arguments
     drawn from ``seed``), then snapshot exported globals, memories and tables."""
@@ -184,8 +262,10 @@ def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
     # Growth limits are implementation-defined (pywinch stops tables at 10M elements,
     # Wasmtime goes to 2^32-1 and takes ~30 s doing it): the same limit in both.
     store.set_limits(table_elements=TABLE_LIMIT)
+    log: list = []
+    out["host_log"] = log
     try:
-        inst = lib.Instance(store, module, [])
+        inst = lib.Instance(store, module, make_imports(lib, store, module, log))
         out["instantiate"] = ["ok"]
     except Exception as e:
         out["instantiate"] = eng.status_of(e)
