@@ -42,7 +42,23 @@ class WasmSig:
         self.params = tuple(params)
         self.results = tuple(results)
         if V128 in self.params or V128 in self.results:
-            raise UnsupportedError("SIMD (v128) values in signatures are not supported yet")
+            # A v128 takes a 16-byte slot aligned to 16 (the area itself is 16-aligned).
+            off = 0
+            self.param_offsets = []
+            for t in self.params:
+                if t == V128:
+                    off = (off + 15) & -16
+                self.param_offsets.append(off)
+                off += 16 if t == V128 else SLOT
+            self.params_size = off
+            self.result_offsets = [None]
+            for t in self.results[1:]:
+                if t == V128:
+                    off = (off + 15) & -16
+                self.result_offsets.append(off)
+                off += 16 if t == V128 else SLOT
+            self.area_size = (off + 15) & -16
+            return
         self.param_offsets = [SLOT * i for i in range(len(self.params))]
         self.params_size = SLOT * len(self.params)
         self.result_offsets = [None] + [self.params_size + SLOT * (k - 1) for k in range(1, len(self.results))]
