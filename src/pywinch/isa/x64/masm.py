@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .asm import SUB, Assembler
 from .regs import RAX, RBP, RCX, RDI, RIP, RSP
+from .sse import PCMPEQD
 
 import struct
 
@@ -82,11 +83,16 @@ class MacroAssembler(Assembler):
         self.buf += _REP_STOSQ
 
     def load_fconst(self, size: int, dst: int, bits: int) -> None:
-        """Load float bits (size 4 or 8) into XMM ``dst``; never touches the flags."""
+        """Load float or v128 bits (size 4, 8 or 16) into XMM ``dst``; never touches the flags."""
         if bits == 0:
             self.xorps(dst, dst)
         elif size == 4:
             self.load(4, dst, RIP, self.const_u32(bits))
+        elif size == 16:
+            if bits == (1 << 128) - 1:
+                self.sse(PCMPEQD, dst, dst)
+            else:
+                self.load(16, dst, RIP, self.const_u128(bits))
         else:
             self.load(8, dst, RIP, self.const_u64(bits))
 
