@@ -40,7 +40,7 @@ Frame layout (rbp-relative)::
 from __future__ import annotations
 
 from ..errors import CompileError
-from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64
+from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
 
@@ -51,6 +51,10 @@ TSIZE[F32] = 4
 IS_FLOAT = [False] * 128
 IS_FLOAT[F32] = True
 IS_FLOAT[F64] = True
+# v128 lives in XMM registers and 16-byte slots (functions that may hold one
+# get 16-byte value-stack slots, see FuncCompiler.__init__ ``wide``).
+TSIZE[V128] = 16
+IS_FLOAT[V128] = True
 MASK = [0xFFFFFFFFFFFFFFFF] * 128
 MASK[I32] = MASK[F32] = 0xFFFFFFFF
 
@@ -106,9 +110,10 @@ class FuncCompiler:
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
         "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free",
+        "sstride", "zero_area",
     )
 
-    def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0):
+    def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0, wide=False):
         self.mc = mc
         self.origin = origin        # offset of this function in the module blob
         self.uses_heap = False      # an access used the pinned memory-0 base register
@@ -132,7 +137,19 @@ class FuncCompiler:
         self.local_types = list(functype.params) + list(declared_locals)
         self.nparams = len(functype.params)
         self.local_base = -16
-        self.slot_base = 16 + 8 * len(declared_locals)
+        # ``wide``: the function may hold v128 values, so value-stack slots are
+        # 16 bytes (16-aligned) and a v128 local takes an aligned 16-byte slot.
+        stride = self.sstride = 16 if wide else 8
+        off = 8
+        ldecl = []
+        for t in declared_locals:
+            if t == V128:
+                off = (off + 31) & -16
+            else:
+                off += 8
+            ldecl.append(-off)
+        self.zero_area = (-off, (off - 8) >> 3)
+        self.slot_base = ((off + stride - 1) & -stride) + stride
         self.max_slot = -1
         self.max_out = 0
         self.reachable = True
@@ -148,7 +165,7 @@ class FuncCompiler:
         self.vmctx = abi.VMCTX
         self.flags_live = False     # a K_CMP entry may be on the stack (see compile loop)
         self.ldisp = [abi.ARG_BASE + o for o in self.sig.param_offsets] + \
-            [self.local_base - 8 * j for j in range(len(declared_locals))]
+            ldecl
         self.spill_hints = [(0, None), (0, None)]   # per class (gpr, xmm): see spill_oldest
         self.fuel_sites = []        # open [imm32 offset, op count] per function/loop region
         self.fuel_sites_done = []
@@ -160,7 +177,7 @@ class FuncCompiler:
     def slot_disp(self, i):
         if i > self.max_slot:
             self.max_slot = i
-        return -self.slot_base - 8 * i
+        return -self.slot_base - self.sstride * i
 
     def need_out(self, size):
         if size > self.max_out:
@@ -279,6 +296,8 @@ class FuncCompiler:
         if k == K_REG:
             a.store(TSIZE[t], v, base, disp)
             self.free |= 1 << v
+        elif t == V128:
+            self._store_v128(k, v, idx, base, disp)
         elif k == K_CONST:
             if _fits_simm32(v, t):
                 a.store_imm(TSIZE[t], imm32_of(v, t), base, disp)
@@ -299,6 +318,31 @@ class FuncCompiler:
             a.movzx_rr(1, r, r)
             a.store(4, r, base, disp)
             self.free |= 1 << r
+
+    def _store_v128(self, k, v, idx, base, disp):
+        """A v128 not in a register, copied in two 8-byte halves through the
+        scratch GPR (no XMM allocation, so spilling loops may call it)."""
+        a = self.a
+        sc = self.scratch
+        if base == sc:
+            # The address is in the scratch register (an imported global): go
+            # through an XMM register instead (not reached from spilling loops).
+            r = self.alloc_xmm()
+            self.load_value((k, V128, v), idx, r)
+            a.store(16, r, base, disp)
+            self.free |= 1 << r
+            return
+        if k == K_CONST:
+            a.mov_ri(8, sc, v & 0xFFFFFFFFFFFFFFFF)
+            a.store(8, sc, base, disp)
+            a.mov_ri(8, sc, v >> 64)
+            a.store(8, sc, base, disp + 8)
+            return
+        sd = self.local_disp(v) if k == K_LOCAL else self.slot_disp(idx)
+        if base != self.fp or disp != sd:
+            for h in (0, 8):
+                a.load(8, sc, self.fp, sd + h)
+                a.store(8, sc, base, disp + h)
 
     # ----------------------------------------------------------- push / pop
     def push_reg(self, t, r):
