@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import vmoffsets as vo
 from ..errors import TrapCode
 from ..wasm import opcodes as op
+from ..wasm.types import V128
 from .context import IS_FLOAT, K_MEM, K_REG
 
 
@@ -47,8 +48,10 @@ def _push_results(c, sig):
     a = c.a
     for k in range(1, len(results)):
         idx = len(stack)
-        a.load(8, c.scratch, c.abi.SP, sig.result_offsets[k])
-        a.store(8, c.scratch, c.fp, c.slot_disp(idx))
+        sd = c.slot_disp(idx)
+        for h in ((0, 8) if results[k] == V128 else (0,)):
+            a.load(8, c.scratch, c.abi.SP, sig.result_offsets[k] + h)
+            a.store(8, c.scratch, c.fp, sd + h)
         stack.append((K_MEM, results[k], 0))
 
 
