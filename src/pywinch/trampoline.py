@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from . import vmoffsets as vo
 from .abi import is_float, sysv_assign, wasm_sig
-from .errors import TrapCode, UnsupportedError
+from .errors import TrapCode
 from .masm import for_host
 from .wasm.types import I32, V128
 
@@ -40,7 +40,14 @@ _SAVE_AREA = 40     # saved stack_limit, entry_sp, limits*, values*, padding
 
 
 def _size(t):
-    return 4 if t in (0x7F, 0x7D) else 8
+    return 4 if t in (0x7F, 0x7D) else 16 if t == V128 else 8
+
+
+def _copy(a, scratch, t, dst, dst_disp, src, src_disp):
+    """Copy one value (8 bytes, or 16 for a v128) between memory slots."""
+    for h in ((0, 8) if t == V128 else (0,)):
+        a.load(8, scratch, src, src_disp + h)
+        a.store(8, scratch, dst, dst_disp + h)
 
 
 def has_native_form(functype) -> bool:
@@ -102,17 +109,15 @@ def array_to_wasm(functype) -> bytes:
     if area:
         a.alu_ri(5, 8, regs.RSP, area)
     for i, t in enumerate(sig.params):
-        a.load(8, regs.RAX, regs.RCX, vo.VALUE_SLOT * i)
-        a.store(8, regs.RAX, regs.RSP, sig.param_offsets[i])
+        _copy(a, regs.RAX, t, regs.RSP, sig.param_offsets[i], regs.RCX, vo.VALUE_SLOT * i)
     _call_wasm(a, regs)
     results = sig.results
     if results:
         a.load(8, regs.RCX, regs.RSP, area + 24)
-        r0 = regs.XMM0 if is_float(results[0]) else regs.RAX
-        a.store(8 if not is_float(results[0]) else _size(results[0]), r0, regs.RCX, 0)
+        r0 = regs.XMM0 if is_float(results[0]) or results[0] == V128 else regs.RAX
+        a.store(8 if r0 == regs.RAX else _size(results[0]), r0, regs.RCX, 0)
         for k in range(1, len(results)):
-            a.load(8, regs.R11, regs.RSP, sig.result_offsets[k])
-            a.store(8, regs.R11, regs.RCX, vo.VALUE_SLOT * k)
+            _copy(a, regs.R11, results[k], regs.RCX, vo.VALUE_SLOT * k, regs.RSP, sig.result_offsets[k])
     if area:
         a.alu_ri(0, 8, regs.RSP, area)
     _leave(a, abi, regs)
@@ -179,25 +184,21 @@ def wasm_to_native(functype) -> bytes:
         if results and results[0] == I32:
             a.mov_rr(4, regs.RAX, regs.RAX)
     else:
-        if V128 in sig.params or V128 in sig.results:
-            raise UnsupportedError("SIMD (v128) host functions are not supported yet")
         n = max(len(sig.params), len(results))
         size = (vo.VALUE_SLOT * n + 15) & -16
         if size:
             a.alu_ri(5, 8, regs.RSP, size)
-        for i in range(len(sig.params)):
-            a.load(8, regs.R11, regs.RBP, arg + sig.param_offsets[i])
-            a.store(8, regs.R11, regs.RSP, vo.VALUE_SLOT * i)
+        for i, t in enumerate(sig.params):
+            _copy(a, regs.R11, t, regs.RSP, vo.VALUE_SLOT * i, regs.RBP, arg + sig.param_offsets[i])
         a.mov_rr(8, regs.RAX, regs.RDI)
         a.mov_rr(8, regs.RDI, regs.RSI)
         a.mov_rr(8, regs.RSI, regs.RSP)
         a.call_m(regs.RAX, callback)
         for k in range(1, len(results)):
-            a.load(8, regs.R11, regs.RSP, vo.VALUE_SLOT * k)
-            a.store(8, regs.R11, regs.RBP, arg + sig.result_offsets[k])
+            _copy(a, regs.R11, results[k], regs.RBP, arg + sig.result_offsets[k], regs.RSP, vo.VALUE_SLOT * k)
         if results:
             t0 = results[0]
-            a.load(_size(t0), regs.XMM0 if is_float(t0) else regs.RAX, regs.RSP, 0)
+            a.load(_size(t0), regs.XMM0 if is_float(t0) or t0 == V128 else regs.RAX, regs.RSP, 0)
     trap = a.new_label()
     a.load(8, regs.R11, regs.RBP, -8)
     a.load(8, regs.R11, regs.R11, vo.VMCTX_LIMITS)
