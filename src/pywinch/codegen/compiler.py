@@ -19,7 +19,7 @@ from ..masm import for_host
 from ..wasm import opcodes as op
 from ..wasm.types import V128
 from ..wasm.validate import FuncValidator, check_module
-from . import calls, control, convert, floats, integer, reference, variables
+from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
 from .context import FRAME_FUNC, K_LOCAL, Frame, FuncCompiler
 
 # --- dispatch tables ----------------------------------------------------------------
@@ -31,11 +31,12 @@ def _simd(c, imm):
 
 def _build_table():
     table = [None] * op.NUM_CODES
-    for mod in (control, variables, calls, integer, floats, convert, reference):
-        mod.register(table)
     for code in range(op.FD_BASE, op.NUM_CODES):
         if op.NAMES[code] is not None:
             table[code] = _simd
+    for mod in (control, variables, calls, integer, floats, convert, reference,
+                simd_mem, simd_int, simd_float, simd_bits):
+        mod.register(table)
     missing = [op.NAMES[i] for i in range(op.FD_BASE) if op.NAMES[i] is not None and table[i] is None]
     if missing:
         raise AssertionError(f"operators without a visitor: {missing}")
@@ -126,8 +127,9 @@ class ModuleCompiler:
         else:
             self.gpr_alloc = self.abi.GPR_ALLOC
 
-        self.func_sigs = [wasm_sig(ft) if V128 not in ft.params and V128 not in ft.results else None
-                          for ft in ctx.funcs]
+        self.func_sigs = [wasm_sig(ft) for ft in ctx.funcs]
+        self.has_v128 = (any(V128 in t.params or V128 in t.results for t in m.types)
+                         or any(g.valtype == V128 for g in m.global_types))
 
     def func_type(self, func_index):
         return self.ctx.funcs[func_index]
@@ -198,10 +200,13 @@ class ModuleCompiler:
         body = module.codes[defined_index]
         ft = self.ctx.funcs[func_index]
         declared = body.local_types
-        if V128 in declared:
-            raise UnsupportedError("SIMD (v128) locals are not supported yet")
+        # 16-byte value-stack slots only where a v128 may appear: a 0xFD (SIMD
+        # prefix) or 0x7B (v128 block/select type) byte in the body is a cheap
+        # over-approximation, v128 in a signature or global type a sure sign.
+        wide = (self.has_v128 or V128 in declared or module.data.find(b"\xfd", body.start, body.end) >= 0
+                or module.data.find(b"\x7b", body.start, body.end) >= 0)
         v = FuncValidator(self.ctx, func_index, declared)
-        c = FuncCompiler(self, func_index, ft, declared, v, origin)
+        c = FuncCompiler(self, func_index, ft, declared, v, origin, wide)
         c.offset = body.start
         self._prologue(c, len(declared))
         c.frames.append(Frame(FRAME_FUNC, (), ft.results, 0, -1))
@@ -245,7 +250,7 @@ class ModuleCompiler:
                 control.visit_else(c, imm)
         v.finish(off)
         c.emit_trap_stubs()
-        frame = (8 + 8 * len(declared) + 8 * (c.max_slot + 1) + c.max_out + 15) & -16
+        frame = (c.slot_base + c.sstride * c.max_slot + c.max_out + 15) & -16
         if frame > 0x7FFFFFFF:
             raise CompileError(f"function {func_index}: frame of {frame} bytes is too large")
         for at in c.frame_patch:
@@ -276,7 +281,7 @@ class ModuleCompiler:
         self.load_heap_base(c)
         c.heap_load = (start, a.pos)
         if ndeclared:
-            a.zero_qwords(abi.FP, c.local_base - 8 * (ndeclared - 1), ndeclared)
+            a.zero_qwords(abi.FP, *c.zero_area)
         self.emit_entry_checks(c)
 
 
