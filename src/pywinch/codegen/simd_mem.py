@@ -6,6 +6,7 @@ Memory operands go through ``variables._address`` (bounds check included).
 
 from __future__ import annotations
 
+from ..errors import TrapCode
 from ..isa.x64 import simd as sx
 from ..isa.x64 import sse
 from ..wasm import opcodes as op
@@ -18,7 +19,19 @@ FD = op.FD_BASE
 
 
 def _addr(c, memarg, size):
-    """``(base, disp, index, temps)`` of a bounds-checked access (pops the address)."""
+    """``(base, disp, index, temps)`` of a bounds-checked access (pops the address).
+    Memory 0 with its base pinned in a register: check, then address through
+    that register (no load of the base)."""
+    offset = memarg[1]
+    if offset <= 0x7FFFFFF0 and c.stack[-1][0] != K_CONST:
+        fast = c.mc.fast_memory.get(memarg[2])
+        if fast is not None and fast[2] >= 0:
+            addr = c.pop_reg()
+            a = c.a
+            a.heap_check(addr, offset + size, c.vmctx, fast[0], c.scratch)
+            c.trap_stubs.append((a.jcc_fixup(c.cc.CC_A), TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
+            c.uses_heap = True
+            return fast[2], offset, addr, (addr,)
     return _address(c, memarg, size)
 
 

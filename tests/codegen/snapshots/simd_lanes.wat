@@ -1,0 +1,18 @@
+(module
+  (memory 1)
+  ;; splat + shuffle over two registers + swizzle (out-of-range lanes -> 0)
+  (func (export "shuffle") (param v128 v128) (result v128)
+    (i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31 (local.get 0) (local.get 1)))
+  (func (export "swizzle") (param v128 v128) (result v128)
+    (i8x16.swizzle (local.get 0) (local.get 1)))
+  (func (export "splat_extract") (param i32) (result i32)
+    (i8x16.extract_lane_s 5 (i8x16.splat (local.get 0))))
+  (func (export "replace") (param v128 f64) (result v128)
+    (f64x2.replace_lane 1 (local.get 0) (local.get 1)))
+  ;; bounds-checked v128 load / lane store
+  (func (export "load_store") (param i32)
+    (v128.store32_lane 2 (local.get 0) (v128.load offset=16 (local.get 0))))
+  ;; any_true fused with br_if (ptest + jcc)
+  (func (export "any") (param v128) (result i32)
+    (block (br_if 0 (v128.any_true (local.get 0))) (return (i32.const 0)))
+    (i32.const 1)))
