@@ -189,7 +189,9 @@ def function_rows(m, compiled, j: int, func_names: dict, hex_only: bool = False,
     for code, imm, off in m.operators(body):
         if code in (op.END, op.ELSE):
             depth -= 1
-        kind = "op" if off in compiled_offsets else "dead"
+        # `end`/`else` after unreachable code are compiled (they rejoin reachable code) but
+        # the operator map does not record them: never call them dead.
+        kind = "op" if off in compiled_offsets or code in (op.END, op.ELSE) else "dead"
         rows.append((kind, off, depth, operator_text(code, imm, m, func_names), owned.get(off, [])))
         if code in (op.BLOCK, op.LOOP, op.IF, op.ELSE):
             depth += 1
