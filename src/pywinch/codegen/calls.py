@@ -64,7 +64,8 @@ def visit_call(c, func):
     _store_args(c, sig)
     a = c.a
     abi = c.abi
-    mc.emit_fuel_flush(c)
+    if c.fuel_on:
+        c.fuel_flush()
     if func < mc.num_imported_funcs:
         entry = mc.vmoffsets.imported_func(func)
         a.load(8, abi.WASM_CALLEE_VMCTX, c.vmctx, entry + vo.IMPORT_FUNC_VMCTX)
@@ -121,7 +122,8 @@ def visit_call_indirect(c, imm):
     a.alu_rm(7, 8, idx, fr, vo.FUNCREF_TYPE_ID)
     c.trap_if(cc.CC_NE, TrapCode.BAD_SIGNATURE)
     c.free |= 1 << idx
-    mc.emit_fuel_flush(c)
+    if c.fuel_on:
+        c.fuel_flush()
     a.mov_rr(8, c.scratch, fr)
     a.mov_rr(8, abi.WASM_CALLER_VMCTX, c.vmctx)
     a.load(8, abi.WASM_CALLEE_VMCTX, c.scratch, vo.FUNCREF_VMCTX)

@@ -46,15 +46,24 @@ def _build_table():
 VISITORS = _build_table()
 
 
+# Fuel cost per operator, as Wasmtime: control that creates no work is free.
+FUEL_COST = [1] * op.NUM_CODES
+for _c in (op.NOP, op.DROP, op.BLOCK, op.LOOP, op.ELSE, op.END, op.RETURN, op.UNREACHABLE):
+    FUEL_COST[_c] = 0
+
+
 def _fuel_table():
-    """The visitors wrapped to count operators against the open fuel region
-    (only used when fuel is on, so the plain loop pays nothing)."""
-    def wrap(code, fn):
+    """The visitors wrapped to count operators (only used when fuel is on, so the
+    plain loop pays nothing)."""
+    def wrap(cost, fn):
+        if not cost:
+            return fn
+
         def visit(c, imm):
-            c.fuel_count(code)
+            c.fuel_pending += cost
             fn(c, imm)
         return visit
-    return [None if fn is None else wrap(code, fn) for code, fn in enumerate(VISITORS)]
+    return [None if fn is None else wrap(FUEL_COST[code], fn) for code, fn in enumerate(VISITORS)]
 
 
 _FUEL_VISITORS = None
@@ -159,29 +168,35 @@ class ModuleCompiler:
 
     # --- fuel and epoch hooks (emitted only when enabled) ------------------------------
     def emit_entry_checks(self, c):
+        """Function entry and loop headers: charge the pending fuel and trap when
+        it runs out; trap when the epoch deadline has passed."""
         if self.fuel:
-            self._fuel_charge(c)
+            a = c.a
+            n = c.fuel_pending
+            c.fuel_pending = 0
+            a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+            if n:
+                a.alu_mi(0, 8, n, c.scratch, vo.LIMITS_FUEL_CONSUMED)    # add
+            else:
+                a.alu_mi(7, 8, 0, c.scratch, vo.LIMITS_FUEL_CONSUMED)    # cmp
+            c.trap_if(self.regs.CC_G, TrapCode.OUT_OF_FUEL)
         if self.epoch:
             self._epoch_check(c)
 
     def emit_loop_checks(self, c):
         self.emit_entry_checks(c)
 
-    def emit_fuel_flush(self, c):
-        """Hook before calls and returns; fuel is charged per loop iteration and
-        per function entry (patched counts), so nothing is needed here."""
-
-    def _fuel_charge(self, c):
-        # add [limits.fuel], <ops of this region>; patched when the region ends.
+    def emit_fuel_add(self, c, n):
+        """``limits.fuel_consumed += n`` without touching the flags when a
+        comparison is pending (pushfq/popfq around the add)."""
         a = c.a
-        t = c.alloc_gpr()
         a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
-        a.load(8, t, c.scratch, vo.LIMITS_FUEL_CONSUMED)
-        at = a.alu_ri32(0, 8, t, 0)
-        a.store(8, t, c.scratch, vo.LIMITS_FUEL_CONSUMED)
-        c.free_reg(t)
-        c.trap_if(self.regs.CC_G, TrapCode.OUT_OF_FUEL)
-        c.fuel_sites.append([at, 0])
+        if c.flags_live:
+            a.pushf()
+            a.alu_mi(0, 8, n, c.scratch, vo.LIMITS_FUEL_CONSUMED)
+            a.popf()
+        else:
+            a.alu_mi(0, 8, n, c.scratch, vo.LIMITS_FUEL_CONSUMED)
 
     def _epoch_check(self, c):
         a = c.a
@@ -255,8 +270,6 @@ class ModuleCompiler:
             raise CompileError(f"function {func_index}: frame of {frame} bytes is too large")
         for at in c.frame_patch:
             c.a.patch_imm32(at, frame)
-        for at, count in c.fuel_sites_done:
-            c.a.patch_imm32(at, count)
         if not c.uses_heap and c.heap_load[1] > c.heap_load[0]:
             # The function never used the pinned base: its prologue load becomes a nop.
             c.a.nop_out(*c.heap_load)

@@ -59,7 +59,6 @@ MASK = [0xFFFFFFFFFFFFFFFF] * 128
 MASK[I32] = MASK[F32] = 0xFFFFFFFF
 
 FRAME_FUNC, FRAME_BLOCK, FRAME_LOOP, FRAME_IF = range(4)
-_FUEL_FREE = frozenset((0x01, 0x1A, 0x02, 0x03, 0x0B, 0x05))
 
 
 class Frame:
@@ -109,7 +108,7 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_sites", "fuel_sites_done", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free",
+        "fp", "scratch", "vmctx", "fuel_pending", "fuel_on", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free",
         "sstride", "zero_area",
     )
 
@@ -167,8 +166,8 @@ class FuncCompiler:
         self.ldisp = [abi.ARG_BASE + o for o in self.sig.param_offsets] + \
             ldecl
         self.spill_hints = [(0, None), (0, None)]   # per class (gpr, xmm): see spill_oldest
-        self.fuel_sites = []        # open [imm32 offset, op count] per function/loop region
-        self.fuel_sites_done = []
+        self.fuel_on = mc.fuel
+        self.fuel_pending = 1 if mc.fuel else 0   # operators charged at the next flush (1: the call)
 
     # ------------------------------------------------------------- locations
     def local_disp(self, i):
@@ -493,16 +492,16 @@ class FuncCompiler:
         self.trap_stubs = []
 
     # ------------------------------------------------------------ helpers
-    def fuel_count(self, code):
-        """Count an operator against the innermost fuel region (Wasmtime does not
-        charge nop, drop, block, loop, end, else)."""
-        if code not in _FUEL_FREE and self.fuel_sites:
-            self.fuel_sites[-1][1] += 1
-
-    def close_fuel_region(self):
-        if self.fuel_sites:
-            self.fuel_sites_done.append(self.fuel_sites.pop())
+    def fuel_flush(self):
+        """Charge the operators counted since the last flush to ``limits.fuel_consumed``
+        (before every branch, call, return and label: Wasmtime's per-path accounting).
+        Keeps the flags when a comparison is pending."""
+        n = self.fuel_pending
+        if n:
+            self.fuel_pending = 0
+            self.mc.emit_fuel_add(self, n)
 
     def set_unreachable(self):
         self.reachable = False
+        self.fuel_pending = 0       # flushed by the branch, or lost to a trap
         self.drop_to(self.frames[-1].base if self.frames else 0)

@@ -56,6 +56,8 @@ def visit_loop(c, imm):
     n = len(ft.params)
     base = len(c.stack) - n
     c.spill_for_block(base)
+    if c.fuel_on:
+        c.fuel_flush()
     label = c.a.new_label()
     c.a.bind(label)
     c.frames.append(Frame(FRAME_LOOP, ft.params, ft.results, base, label))
@@ -64,6 +66,8 @@ def visit_loop(c, imm):
 
 def visit_if(c, imm):
     ft = c.validator.block_type(imm)
+    if c.fuel_on:
+        c.fuel_flush()
     cc, const = _pop_condition(c)
     n = len(ft.params)
     base = len(c.stack) - n
@@ -82,6 +86,8 @@ def visit_else(c, imm):
     f = c.frames[-1]
     a = c.a
     if c.reachable:
+        if c.fuel_on:
+            c.fuel_flush()
         c.canonicalize_top(len(f.results))
         a.jmp(f.label)
         f.branched = True
@@ -99,18 +105,16 @@ def visit_end(c, imm):
     if kind == FRAME_FUNC:
         if c.reachable:
             emit_return(c)
-        while c.fuel_sites:
-            c.close_fuel_region()
         return
     if kind == FRAME_LOOP:
-        if c.mc.fuel:
-            c.close_fuel_region()
         return          # branches went to the head; the end is a plain fallthrough
     merge = f.branched or (kind == FRAME_IF and not f.has_else)
     if not merge:
         return
     n = len(f.results)
     if c.reachable:
+        if c.fuel_on:
+            c.fuel_flush()
         c.canonicalize_top(n)
     c.drop_to(f.base)
     if kind == FRAME_IF and not f.has_else:
@@ -142,7 +146,8 @@ def emit_return(c):
         c.load_value(e, first, ret)
         c.free |= 1 << ret              # the value now belongs to the caller
         del stack[first:]
-    c.mc.emit_fuel_flush(c)
+    if c.fuel_on:
+        c.fuel_flush()
     a.epilogue()
 
 
@@ -165,11 +170,15 @@ def visit_return(c, imm):
 
 
 def visit_br(c, depth):
+    if c.fuel_on:
+        c.fuel_flush()
     _branch_to(c, depth)
     c.set_unreachable()
 
 
 def visit_br_if(c, depth):
+    if c.fuel_on:
+        c.fuel_flush()
     cc, const = _pop_condition(c)
     if cc is None:
         if const:
@@ -199,6 +208,8 @@ def visit_br_if(c, depth):
 def visit_br_table(c, imm):
     labels, default = imm
     a = c.a
+    if c.fuel_on:
+        c.fuel_flush()
     r = c.pop_reg()
     f0 = c.frames[-1 - default]
     n = len(f0.arity)

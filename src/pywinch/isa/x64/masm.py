@@ -105,6 +105,14 @@ class MacroAssembler(Assembler):
             return self.call_extern(("trap", code)) + 4
         return self.call_abs(routines[code], origin)
 
+    def pushf(self) -> None:
+        """``pushfq`` (save the flags around flag-clobbering bookkeeping)."""
+        self.buf += b"\x9c"
+
+    def popf(self) -> None:
+        """``popfq``."""
+        self.buf += b"\x9d"
+
     def nop_out(self, start: int, end: int) -> None:
         """Overwrite ``buf[start:end]`` (whole instructions) with nops."""
         t = Assembler()
