@@ -55,6 +55,24 @@ def _log(topic: str, message: str) -> None:
         sys.stderr.write(f"pywinch: {topic}: {message}\n")
 
 
+BACKTRACE_HEAD = 30     # frames shown before and after an elision in deep backtraces
+BACKTRACE_TAIL = 10
+
+
+def _write_backtrace(frames) -> None:
+    if not frames:
+        return
+    out = ["wasm backtrace:"]
+    n = len(frames)
+    for i, f in enumerate(frames):
+        if BACKTRACE_HEAD <= i < n - BACKTRACE_TAIL:
+            if i == BACKTRACE_HEAD:
+                out.append(f"  ... {n - BACKTRACE_HEAD - BACKTRACE_TAIL} frames omitted ...")
+            continue
+        out.append(f"  {i}: {f}")
+    sys.stderr.write("\n".join(out) + "\n")
+
+
 def _guarded(handler):
     """Runs a subcommand; every failure becomes one line on stderr and an exit status."""
     def run(args) -> int:
@@ -73,10 +91,7 @@ def _guarded(handler):
                 _error(e.message)
                 return EXIT_FAILURE
             _error(f"wasm trap: {e.message}")
-            if e.frames:
-                sys.stderr.write("wasm backtrace:\n")
-                for i, f in enumerate(e.frames):
-                    sys.stderr.write(f"  {i}: {f}\n")
+            _write_backtrace(e.frames)
             return EXIT_TRAP
         except WasmError as e:
             _error(_one_line(e))

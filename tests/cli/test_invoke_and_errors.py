@@ -209,3 +209,39 @@ def test_wast_subcommand_still_works(cli, tmp_path):
     p.write_text('(module (func (export "f") (result i32) i32.const 7))\n(assert_return (invoke "f") (i32.const 7))\n')
     r = cli("wast", p)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_deep_backtrace_is_elided(cli, tmp_path):
+    wat = tmp_path / "rec.wat"
+    wat.write_text('(module (func (export "_start") (call $f)) (func $f (call $f)))')
+    r = cli("run", wat)
+    lines = r.stderr.decode().splitlines()
+    assert r.returncode == 134
+    assert lines[0] == "pywinch: error: wasm trap: call stack exhausted"
+    assert len(lines) == 2 + 30 + 1 + 10
+    assert lines[2 + 30].startswith("  ... ") and lines[2 + 30].endswith(" frames omitted ...")
+
+
+def test_trap_in_the_start_function(cli, tmp_path):
+    wat = tmp_path / "st.wat"
+    wat.write_text('(module (func $s unreachable) (start $s) (func (export "_start")))')
+    r = cli("run", wat)
+    assert r.returncode == 134
+    assert r.stderr.decode().splitlines()[0] == "pywinch: error: wasm trap: unreachable"
+
+
+def test_ctrl_c_interrupts_a_running_guest(cli, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    wat = tmp_path / "spin.wat"
+    wat.write_text('(module (func (export "_start") (loop $l br $l)))')
+    proc = subprocess.Popen([sys.executable, "-m", "pywinch", "run", str(wat)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli.env())
+    time.sleep(1.5)                                 # compiled and spinning
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err == b"pywinch: error: interrupted\n"
