@@ -1,9 +1,8 @@
 """The official WebAssembly 2.0 spec suite on pywinch: one test per top-level script.
 
-Every check of a core (non-SIMD) script must pass: there is no list of
-expected failures. SIMD scripts (``simd_*.wast``) form their own group; while
-pywinch's compiler does not support SIMD, a SIMD script whose only failures are
-"not supported yet" skips with that count, and any other failure fails.
+Every check of every script must pass: there is no list of expected
+failures. SIMD scripts (``simd_*.wast``) form their own group (test_simd),
+so a SIMD defect shows apart from the core ones.
 
 The scripts run in worker processes (pywinch.wast.pool), PYWINCH_SPEC_JOBS of
 them (default 2), started for all selected scripts when the first test asks:
@@ -81,6 +80,4 @@ def test_core(name, testsuite, spec_results, record_property):
 @pytest.mark.parametrize("name", params(SIMD))
 def test_simd(name, testsuite, spec_results, record_property):
     result = _result(spec_results, name, record_property)
-    if result.failed and result.failed == result.unsupported:
-        pytest.skip(f"SIMD not supported yet: {result.unsupported} of {result.total} checks need it")
     assert result.failed == 0, _explain(result)
