@@ -303,6 +303,49 @@ def _wasi_config(args, program: str, rest: list[str]):
     return cfg
 
 
+def _engine(args):
+    from .api import Config, Engine
+    config = Config()
+    if args.fuel is not None:
+        config.consume_fuel = True
+    if args.timeout is not None:
+        config.epoch_interruption = True
+    return Engine(config)
+
+
+def _parse_size(text: str) -> int:
+    units = {"": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30}
+    t = text.strip().lower()
+    num = t.rstrip("kmgib")
+    try:
+        value = int(num) * units[t[len(num):]]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 65536, 64k, 16m, 1g)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a size cannot be negative")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return v
+
+
 def _run(args) -> int:
     from .api import Engine, Linker, Store
     from .api.types import FuncType
@@ -312,7 +355,7 @@ def _run(args) -> int:
         rest = rest[1:]
     # Every command-line mistake is reported before any compiling.
     cfg = _wasi_config(args, program, [] if args.invoke else rest)
-    engine = Engine()
+    engine = _engine(args)
     module = load_module(engine, program, use_cache=not args.no_cache)
     exports = {e.name: e.type for e in module.exports}
     entry = args.invoke or "_start"
@@ -334,6 +377,10 @@ def _run(args) -> int:
         values = [_parse_arg(text, p, entry) for text, p in zip(rest, params)]
     store = Store(engine)
     store.set_wasi(cfg)
+    if args.fuel is not None:
+        store.set_fuel(args.fuel)
+    if args.max_memory is not None:
+        store.set_limits(memory_size=args.max_memory)
     linker = Linker(engine)
     linker.define_wasi()
     from .errors import LinkError
@@ -342,10 +389,23 @@ def _run(args) -> int:
     except LinkError as e:
         raise CliError(f"{program}: {_one_line(e)}") from None
     ex = instance.exports(store)
-    if args.invoke and "_initialize" in exports and entry != "_initialize":
-        # A WASI reactor sets itself up (constructors) before any other export is called.
-        ex["_initialize"](store)
-    out = ex[entry](store, *values)
+    timer = None
+    if args.timeout is not None:
+        # The deadline is one epoch ahead; a timer thread ticks it (the checks are at
+        # function entries and loop back-edges: a running guest stops within microseconds).
+        import threading
+        store.set_epoch_deadline(1)
+        timer = threading.Timer(args.timeout, engine.increment_epoch)
+        timer.daemon = True
+        timer.start()
+    try:
+        if args.invoke and "_initialize" in exports and entry != "_initialize":
+            # A WASI reactor sets itself up (constructors) before any other export is called.
+            ex["_initialize"](store)
+        out = ex[entry](store, *values)
+    finally:
+        if timer is not None:
+            timer.cancel()
     if args.invoke and results:
         vals = out if len(results) > 1 else [out]
         sys.stdout.write("".join(_format_result(v, t) + "\n" for v, t in zip(vals, results)))
@@ -356,7 +416,11 @@ def _run(args) -> int:
 def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run a WASI command (or --invoke an export)",
                        description="Run a WebAssembly module: its WASI `_start`, or the export named by "
-                                   "--invoke with the arguments after the module.")
+                                   "--invoke with the arguments after the module.",
+                       epilog="Exit status: the guest's proc_exit status; 134 when it traps; 130 on Ctrl-C; "
+                              "1 for any other error. The compiled code is cached in $PYWINCH_CACHE_DIR "
+                              "(default $XDG_CACHE_HOME/pywinch or ~/.cache/pywinch); PYWINCH_LOG=cache "
+                              "reports its use.")
     p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
                    help="grant the guest a host directory, at GUEST (default: the same path)")
     p.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
@@ -365,6 +429,12 @@ def _add_run(sub) -> None:
     p.add_argument("--invoke", metavar="NAME", help="call this export with the arguments after the module "
                    "and print its results, instead of running `_start`")
     p.add_argument("--argv0", metavar="NAME", help="the guest's argv[0] (default: the module's file name)")
+    p.add_argument("--fuel", type=_non_negative_int, metavar="N",
+                   help="stop the guest (a trap) after about N Wasm operators")
+    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                   help="stop the guest (a trap: interrupt) after this wall-clock time")
+    p.add_argument("--max-memory", type=_parse_size, metavar="SIZE",
+                   help="the most linear memory the guest may have (bytes; k, m, g suffixes)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the compile cache")
     p.add_argument("module", help="a .wasm, .wat or .cwasm file")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the guest's arguments (or --invoke's)")

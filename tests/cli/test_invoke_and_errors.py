@@ -245,3 +245,28 @@ def test_ctrl_c_interrupts_a_running_guest(cli, tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err == b"pywinch: error: interrupted\n"
+
+
+def test_timeout_fuel_and_memory_limits(cli, tmp_path):
+    spin = tmp_path / "spin.wat"
+    spin.write_text('(module (func (export "_start") (loop $l br $l)))')
+    r = cli("run", "--timeout", "0.3", spin)
+    assert r.returncode == 134 and r.stderr.decode().startswith("pywinch: error: wasm trap: interrupt\n")
+    r = cli("run", "--fuel", "50000", spin)
+    assert r.returncode == 134
+    assert r.stderr.decode().startswith("pywinch: error: wasm trap: all fuel consumed by WebAssembly\n")
+    r = cli("run", "--fuel", "10000000", PROGRAMS / "hello.wasm", env={"PYWINCH_LOG": "cache"})
+    assert (r.returncode, r.stdout) == (0, b"Hello, world!\n")
+    assert b"cache: miss" in r.stderr          # code with fuel checks is a cache entry of its own
+    r = cli("run", "--fuel", "100", PROGRAMS / "hello.wasm")
+    assert r.returncode == 134 and b"all fuel consumed" in r.stderr
+
+    grow = tmp_path / "grow.wat"
+    grow.write_text('(module (memory 1) (func (export "_start") (if (i32.eq (memory.grow (i32.const 10)) '
+                    '(i32.const -1)) (then unreachable))))')
+    assert cli("run", "--max-memory", "256k", grow).returncode == 134
+    assert cli("run", "--max-memory", "1m", grow).returncode == 0
+    r = cli("run", "--max-memory", "1x", grow)
+    assert r.returncode == 2 and b"not a size: '1x'" in r.stderr and b"Traceback" not in r.stderr
+    r = cli("run", "--timeout", "0", grow)
+    assert r.returncode == 2 and b"must be positive" in r.stderr
