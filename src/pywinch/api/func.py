@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import weakref
+from _thread import get_ident
 from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p  # noqa: F401
 from typing import Any, Callable
 
@@ -29,6 +30,7 @@ from ..runtime import sysmem, values as rv
 from ..runtime.call import call_raw
 from ..runtime.host import HostFunc
 from ..runtime.instance_registry import find as find_instance
+from ..runtime.stack import retarget
 from ..runtime.store import Q_TRAP_CODE
 from ..runtime.traps import raise_trap
 from .types import FuncType
@@ -170,6 +172,8 @@ class Func:
             res = [from_raw(state, t, to_raw(state, t, v)) for t, v in zip(rtypes, out)]
         elif self._fn is not None:
             args = [rv.signed32(r) for r in raw]        # i32 parameters only (see _has_fast_path)
+            if get_ident() != state.tid:
+                retarget(state)
             r = self._fn(self._code, self._vmctx, self._vmctx, *args)
             if self._lq[Q_TRAP_CODE]:
                 raise_trap(state)
@@ -223,6 +227,8 @@ def _fast_class(key):
     # Without argtypes nothing else would refuse a float or a str: check the class.
     checks = [f"{a}.__class__ is int and {_RANGE[rv.I32][0]} <= {a} <= {_RANGE[rv.I32][1]}" for a in names]
     call_args = ", ".join(["self._code", "self._vmctx", "self._vmctx"] + names)
+    lines.append("    if _tid() != self._state.tid:")
+    lines.append("        _retarget(self._state)")
     lines.append("    try:")
     if checks:
         lines.append(f"        if not ({' and '.join(checks)}):")
@@ -238,7 +244,8 @@ def _fast_class(key):
         lines.append("    return self._state.raw_to_extern(r)")
     else:
         lines.append("    return r")
-    ns = {"_M": _MISSING, "_ArgErr": ctypes.ArgumentError, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap}
+    ns = {"_M": _MISSING, "_ArgErr": ctypes.ArgumentError, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap,
+          "_tid": get_ident, "_retarget": retarget}
     exec("\n".join(lines), ns)
     cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],
                                  "__module__": Func.__module__, "__qualname__": "Func"})
@@ -310,6 +317,8 @@ def _array_class(key):
         lines.extend(body)
         lines.append("    except (TypeError, ValueError, OverflowError):")
         lines.append(f"        return self._call(store, ({', '.join(names)}{',' if n else ''}))")
+    lines.append("    if _tid() != self._state.tid:")
+    lines.append("        _retarget(self._state)")
     lines.append("    self._afn(self._code, self._vmctx, self._vmctx, self._bufp)")
     lines.append("    if self._lq[_TRAP]:")
     lines.append("        _raise(self._state)")
@@ -321,6 +330,7 @@ def _array_class(key):
         lines.append(f"    return [{', '.join(outs)}]")
     from .values import Val
     ns = {"_M": _MISSING, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap, "_Val": Val,
+          "_tid": get_ident, "_retarget": retarget,
           "_M64": 0xFFFFFFFFFFFFFFFF, "_M128": (1 << 128) - 1}
     exec("\n".join(lines), ns)
     cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],

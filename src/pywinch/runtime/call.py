@@ -7,12 +7,14 @@ Any signature, v128 and multi-value included: arguments and results travel in
 from __future__ import annotations
 
 import ctypes
+from _thread import get_ident as _get_ident
 from ctypes import c_void_p
 
 from .. import vmoffsets as vo
 from ..errors import WasmError
 from . import sysmem
-from .store import Q_TRAP_CODE, Q_PENDING
+from .stack import retarget
+from .store import Q_PENDING, Q_TRAP_CODE
 from .traps import raise_trap
 from .values import V128
 
@@ -47,6 +49,8 @@ def call_raw(state, funcref: int, params, results, raw_args) -> list[int]:
         if t == V128:
             q[2 * i + 1] = (v >> 64) & _M64
     lq = state.lq
+    if state.tid != _get_ident():
+        retarget(state)
     array_trampoline(array_call)(code, vmctx, vmctx, buf.addr)
     if lq[Q_TRAP_CODE] or lq[Q_PENDING]:
         raise_trap(state)

@@ -108,7 +108,7 @@ def _watcher(fd: int) -> None:
             for st in list(_stores):
                 lq = st.lq
                 sp = lq[_Q_ENTRY_SP]
-                if sp and (_main_stack is None or _main_stack[0] - (64 << 20) <= sp < _main_stack[1]):
+                if sp > 1 and (_main_stack is None or _main_stack[0] - (64 << 20) <= sp < _main_stack[1]):
                     if not st.interrupted:
                         st.saved_deadline = lq[_Q_DEADLINE]
                     st.interrupted = True

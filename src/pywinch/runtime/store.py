@@ -94,7 +94,7 @@ class StoreState:
 
     __slots__ = ("engine", "limits", "lq", "externs", "extern_ids", "next_handle", "funcs",
                  "instances", "keep", "pending", "limiter", "api_funcs", "owner", "wrap_func",
-                 "interrupted", "saved_deadline", "extern_gc_at",
+                 "interrupted", "saved_deadline", "extern_gc_at", "tid",
                  "__weakref__")
 
     def __init__(self, engine: EngineState):
@@ -106,6 +106,7 @@ class StoreState:
         # (trap at once until set); with fuel on, the tank starts empty.
         lq[_Q_DEADLINE] = engine.epoch.q[0] if engine.epoch_interruption else U64_MAX
         self.extern_gc_at = EXTERN_GC_MIN
+        self.tid = 0                  # thread the stack limit was set up for (stack.retarget)
         self.interrupted = False      # Ctrl-C turned the deadline to 0 (see interrupt.py)
         self.saved_deadline = 0
         lq[_Q_FUEL] = 0
@@ -138,7 +139,7 @@ class StoreState:
         self.next_handle += 1
         self.externs[h] = obj
         self.extern_ids[id(obj)] = h
-        if len(self.externs) > self.extern_gc_at and not self.lq[_Q_ENTRY_SP]:
+        if len(self.externs) > self.extern_gc_at and self.lq[_Q_ENTRY_SP] <= 1:
             self.collect_externs(h - EXTERN_GRACE)
         return h
 
@@ -236,4 +237,5 @@ class StoreState:
         self.lq[Q_PENDING] = 1
 
     def in_wasm(self) -> bool:
-        return self.lq[_Q_ENTRY_SP] != 0
+        # 1 is the idle sentinel of stack.py, not a running entry.
+        return self.lq[_Q_ENTRY_SP] > 1

@@ -1,0 +1,46 @@
+"""Deep recursion traps on threads whose stack is smaller than the Wasm stack budget,
+and a store moving between threads gets the right limit on each."""
+
+import subprocess
+import sys
+import textwrap
+
+from pywinch.runtime import stack
+
+SCRIPT = textwrap.dedent(r"""
+    import threading, pywinch as w
+    s = w.Store(w.Engine())
+    ex = w.Instance(s, w.Module(s.engine, '(module (func $f (export "f") (call $f))'
+                                          ' (func (export "k") (result i32) i32.const 5))'), []).exports(s)
+    out = []
+    def deep():
+        try:
+            ex["f"](s)
+        except w.Trap as t:
+            out.append(t.message)
+        out.append(ex["k"](s))
+    threading.stack_size(200 * 1024)
+    for _ in range(2):
+        t = threading.Thread(target=deep); t.start(); t.join()
+        deep()                       # the same store back on the main thread
+    print(out)
+""")
+
+
+def test_recursion_traps_on_small_and_main_stacks():
+    r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-800:]
+    assert r.stdout.strip() == str(["call stack exhausted", 5] * 4)
+
+
+def test_main_thread_stack_bounds_cover_the_stack_mapping():
+    st = stack.thread_stack()
+    if st is None:
+        return                       # not glibc: the trampolines' default applies
+    low, size = st
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if line.rstrip().endswith("[stack]"):
+                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                assert low <= lo and hi <= low + size + 4096, (hex(low), size, line)
+                break
