@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..errors import TrapCode
 from ..wasm import opcodes as op
-from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_MEM,
+from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
                       K_REG, TSIZE, Frame)
 
 
@@ -28,6 +28,11 @@ def _pop_condition(c):
     if k == K_CONST:
         c.stack.pop()
         return None, e[2]
+    if k == K_LOCAL:
+        # Test the local in its slot: no register, no load.
+        c.stack.pop()
+        c.a.alu_mi(7, 4, 0, c.fp, c.ldisp[e[2]])
+        return cc.CC_NE, None
     r = c.pop_reg()
     c.a.test_rr(4, r, r)
     c.free |= 1 << r

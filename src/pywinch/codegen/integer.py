@@ -53,7 +53,10 @@ def _make_binop(t, alu_op, commutative, fold):
         ra = ea[2] if ea[0] == K_REG else c.to_reg(ea)
         k = eb[0]
         if k == K_CONST and fits_simm32(eb[2], t):
-            a.alu_ri(alu_op, size, ra, imm32_of(eb[2], t))
+            if alu_op == XOR and eb[2] == MASK[t]:
+                a.not_(size, ra)                                   # x ^ -1
+            else:
+                a.alu_ri(alu_op, size, ra, imm32_of(eb[2], t))
         elif k == K_LOCAL:
             a.alu_rm(alu_op, size, ra, c.fp, c.local_disp(eb[2]))
         else:
