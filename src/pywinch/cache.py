@@ -17,7 +17,9 @@ The cache (``$PYWINCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/pywinch``, else
 bytes, the version, the CPU features and those settings, so any change of
 one of them is a miss and never a stale hit.  Writes go through a temporary
 file and ``os.replace``: concurrent runs never read half an artifact.  A
-cache that cannot be read or written is skipped, never an error.
+cache that cannot be read or written is skipped, never an error.  Beyond
+``Cache.MAX_BYTES`` the least recently used entries are deleted (a hit
+touches its entry).
 """
 
 from __future__ import annotations
@@ -144,8 +146,11 @@ class Cache:
     stored), ``"stale"`` (an unusable entry was replaced) or ``"off"``
     (compiled, nothing stored: the directory is not writable)."""
 
-    def __init__(self, directory: str | None = None):
+    MAX_BYTES = 512 << 20       # beyond this the least recently used entries go
+
+    def __init__(self, directory: str | None = None, max_bytes: int | None = None):
         self.directory = directory or cache_dir()
+        self.max_bytes = self.MAX_BYTES if max_bytes is None else max_bytes
         self.last: str | None = None
         self.path: str | None = None
 
@@ -164,6 +169,10 @@ class Cache:
             try:
                 module = loads(engine, data)
                 self.last = "hit"
+                try:
+                    os.utime(path)      # the mtime records the last use, for pruning
+                except OSError:
+                    pass
                 return module
             except WasmError:
                 stale = True     # corrupt or foreign: compile again and replace it
@@ -176,9 +185,36 @@ class Cache:
         try:
             os.makedirs(self.directory, exist_ok=True)
             write_atomic(path, data)
-            return True
         except OSError:
             return False
+        self.prune(keep=path)
+        return True
+
+    def prune(self, keep: str | None = None) -> int:
+        """Delete the least recently used entries while the cache exceeds ``max_bytes``; how many."""
+        entries = []
+        try:
+            with os.scandir(self.directory) as it:
+                for e in it:
+                    if e.name.endswith(".cwasm") and e.is_file(follow_symlinks=False):
+                        st = e.stat(follow_symlinks=False)
+                        entries.append((st.st_mtime, st.st_size, e.path))
+        except OSError:
+            return 0
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, p in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            if keep is not None and os.path.abspath(p) == os.path.abspath(keep):
+                continue
+            try:
+                os.unlink(p)
+            except OSError:
+                continue
+            total -= size
+            removed += 1
+        return removed
 
 
 def _umask() -> int:

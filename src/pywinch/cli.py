@@ -493,12 +493,17 @@ def _explore(args) -> int:
     data = _read(args.module)
     if cache_mod.is_cwasm(data) or data[:6] == b"PYWMOD":
         raise CliError(f"{args.module}: explore needs the .wasm or .wat (a .cwasm has no operator map)")
+    _check_magic(data, args.module)
     out = args.output or os.path.splitext(args.module)[0] + ".html"
+    progress = _progress_for(args.module)
     try:
         html = render_file(data, os.path.basename(args.module), functions=args.function or None,
-                           hex_only=args.hex)
+                           hex_only=args.hex, progress=progress)
     except WasmError as e:
         raise CliError(f"{args.module}: {_one_line(e)}") from None
+    finally:
+        if progress is not None:
+            progress.finish()
     try:
         cache_mod.write_atomic(out, html.encode("utf-8"))
     except OSError as e:

@@ -337,11 +337,11 @@ def render(m, compiled, title: str, functions=None, hex_only: bool = False,
     return "\n".join(out)
 
 
-def render_file(data: bytes, title: str, functions=None, hex_only: bool = False) -> str:
+def render_file(data: bytes, title: str, functions=None, hex_only: bool = False, progress=None) -> str:
     """The page for a module given as binary or text (what ``pywinch explore`` writes).
 
     Compiled with the default engine settings, so the code shown is the code
-    ``pywinch run`` executes."""
+    ``pywinch run`` executes.  ``progress(done, total)``: after each compiled function."""
     from .api.engine import Config
     from .api.module import _to_binary
     from .codegen import compile_module
@@ -351,6 +351,7 @@ def render_file(data: bytes, title: str, functions=None, hex_only: bool = False)
     cfg = Config()
     t0 = time.perf_counter()
     compiled = compile_module(m, features=cfg.features(), fuel=bool(cfg.consume_fuel),
-                              epoch=bool(cfg.epoch_interruption or cfg.interruptible), opmap=True)
+                              epoch=bool(cfg.epoch_interruption or cfg.interruptible), opmap=True,
+                              progress=progress)
     ms = (time.perf_counter() - t0) * 1000
     return render(m, compiled, title, functions, hex_only, ms)

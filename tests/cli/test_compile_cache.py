@@ -238,3 +238,22 @@ def test_progress_only_on_a_terminal(cli, tmp_path):
     assert proc.wait(timeout=120) == 0
     assert b"pywinch: compiling big.wasm: " in seen and b"1501/1501 functions (100%)" in seen
     assert seen.endswith(b"\r\x1b[K")
+
+
+def test_cache_prunes_the_least_recently_used(tmp_path):
+    engine = pywinch.Engine()
+    sources = [f'(module (func (export "f{i}") (result i32) i32.const {i}))'.encode() for i in range(4)]
+    c = cache.Cache(str(tmp_path))
+    c.get_module(engine, sources[0])
+    one = os.path.getsize(c.path)
+    c.max_bytes = 2 * one + one // 2                   # room for two entries
+    paths = []
+    for i, src in enumerate(sources[:3]):
+        c.get_module(engine, src)
+        paths.append(c.path)
+        os.utime(c.path, (1000 + i, 1000 + i))         # distinct ages
+    assert sorted(_entries(tmp_path)) == sorted(os.path.basename(p) for p in paths[1:])
+    c.get_module(engine, sources[1])                   # a hit refreshes entry 1
+    assert c.last == "hit"
+    c.get_module(engine, sources[3])                   # stores 3, evicts the oldest: 2
+    assert sorted(_entries(tmp_path)) == sorted(os.path.basename(p) for p in (paths[1], c.path))
