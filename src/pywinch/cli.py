@@ -384,21 +384,22 @@ def _run(args) -> int:
     linker = Linker(engine)
     linker.define_wasi()
     from .errors import LinkError
-    try:
-        instance = linker.instantiate(store, module)
-    except LinkError as e:
-        raise CliError(f"{program}: {_one_line(e)}") from None
-    ex = instance.exports(store)
     timer = None
     if args.timeout is not None:
         # The deadline is one epoch ahead; a timer thread ticks it (the checks are at
         # function entries and loop back-edges: a running guest stops within microseconds).
+        # It covers the start function too, as Wasmtime's timeout does.
         import threading
         store.set_epoch_deadline(1)
         timer = threading.Timer(args.timeout, engine.increment_epoch)
         timer.daemon = True
         timer.start()
     try:
+        try:
+            instance = linker.instantiate(store, module)
+        except LinkError as e:
+            raise CliError(f"{program}: {_one_line(e)}") from None
+        ex = instance.exports(store)
         if args.invoke and "_initialize" in exports and entry != "_initialize":
             # A WASI reactor sets itself up (constructors) before any other export is called.
             ex["_initialize"](store)

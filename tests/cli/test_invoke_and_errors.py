@@ -252,6 +252,10 @@ def test_timeout_fuel_and_memory_limits(cli, tmp_path):
     spin.write_text('(module (func (export "_start") (loop $l br $l)))')
     r = cli("run", "--timeout", "0.3", spin)
     assert r.returncode == 134 and r.stderr.decode().startswith("pywinch: error: wasm trap: interrupt\n")
+    start_spin = tmp_path / "start_spin.wat"
+    start_spin.write_text('(module (func $s (loop $l br $l)) (start $s) (func (export "_start")))')
+    r = cli("run", "--timeout", "0.3", start_spin)              # the start function is covered too
+    assert r.returncode == 134 and b"wasm trap: interrupt" in r.stderr
     r = cli("run", "--fuel", "50000", spin)
     assert r.returncode == 134
     assert r.stderr.decode().startswith("pywinch: error: wasm trap: all fuel consumed by WebAssembly\n")
