@@ -49,7 +49,7 @@ def _s(row, engine, what="exec", scale=1.0, fmt="{:.4g}"):
 def _r(x, bad=None):
     if x is None:
         return "-"
-    text = f"{x:.2f}"
+    text = f"{x:.0f}" if x >= 100 else f"{x:.2f}"
     return f"**{text}**" if bad is not None and x > bad else text
 
 
@@ -261,12 +261,14 @@ def write_chart(results, path: pathlib.Path) -> str | None:
         # Plain numbers on the log axis: "2", "0.5" read faster than "2x10^0".
         plain = matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}")
         ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(plain)
+        # Minor ticks labelled at 2x and 5x only, or the decades crowd with 0.06, 0.07, ...
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+            lambda y, _: f"{y:g}" if round(y / 10 ** math.floor(math.log10(y)), 6) in (2, 5) else ""))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_xticks(list(x))
         ax.set_xticklabels(names, rotation=30, ha="right")
         ax.set_ylabel(ylabel)
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
         ax.grid(axis="y", which="both", alpha=0.3)
 
     bars(ax1, [("pywinch", series("pywinch", "winch"), "tab:red"),
