@@ -128,7 +128,10 @@ def _instructions(code: bytes, start: int, end: int, hex_only: bool):
 
 def function_rows(m, compiled, j: int, func_names: dict, hex_only: bool = False,
                   starts: dict | None = None) -> FunctionView:
-    """The operators of defined function ``j`` with the instructions each emitted."""
+    """The operators of defined function ``j`` with the instructions each emitted.
+
+    ``starts``: code offset of each function's entry -> (name, function index),
+    to name call targets."""
     nimp = compiled.num_imported_funcs
     fi = nimp + j
     body = m.codes[j]
@@ -163,6 +166,7 @@ def function_rows(m, compiled, j: int, func_names: dict, hex_only: bool = False,
             i = bisect.bisect_right(pcs, addr) - 1
             key = entries[i][1] if i >= 0 else _PROLOGUE
         note = ""
+        link = None          # (name, function index) of a call's target
         ret_pc = addr + len(raw)
         if ret_pc in traps:
             tc, off = traps[ret_pc]
@@ -177,10 +181,11 @@ def function_rows(m, compiled, j: int, func_names: dict, hex_only: bool = False,
                 t = 0
             target = starts.get(t) if t is not None else None
             if target is None and t is not None and t < first and "[" not in text:
-                target = "trap routine"
+                target = ("trap routine", None)
             if target is not None:
-                note = f"→ {target}" + (f"; {note}" if note else "")
-        owned.setdefault(key, []).append((addr, raw, text, note))
+                link = target
+                note = f"→ {target[0]}" + (f"; {note}" if note else "")
+        owned.setdefault(key, []).append((addr, raw, text, note, link))
 
     rows = []
     if _PROLOGUE in owned:
@@ -231,7 +236,7 @@ def _colour(k: int) -> str:
     return f"hsl({(k * 137.508) % 360:.0f},70%,91%)"
 
 
-def _render_function(v: FunctionView, out: list) -> None:
+def _render_function(v: FunctionView, out: list, shown: set) -> None:
     e = html.escape
     title = v.name or f"function {v.index}"
     out.append(f'<section id="f{v.index}"><h2>{e(title)} <span class="sum">[{v.index}] {e(v.signature)}</span></h2>')
@@ -251,10 +256,14 @@ def _render_function(v: FunctionView, out: list) -> None:
         title_attr = ' title="not compiled: unreachable code"' if kind == "dead" else ""
         where = f"{off:#x}" if off is not None else ""
         lines = []
-        for addr, raw, itext, note in insns:
+        for addr, raw, itext, note, link in insns:
             line = (f'<span class="a">{addr:6x}</span>  <span class="b">{raw.hex(" "):<23}</span> '
                     f'<span class="i">{e(itext)}</span>')
-            if note:
+            if note and link is not None and link[1] is not None and link[1] in shown:
+                # The call's target, linked to its section.
+                rest = note[len(link[0]) + 2:]
+                line += (f'  <span class="n">; → <a href="#f{link[1]}">{e(link[0])}</a>{e(rest)}</span>')
+            elif note:
                 line += f'  <span class="n">; {e(note)}</span>'
             lines.append(line)
         pad = f' style="padding-left:{depth * 1.2:.1f}em"' if depth > 0 else ""
@@ -305,7 +314,8 @@ def render(m, compiled, title: str, functions=None, hex_only: bool = False,
     else:
         note = "Machine code is shown as bytes (--hex)."
     selected = _select(m, functions, func_names)
-    starts = {off: func_names.get(m.num_imported_funcs + j) or f"function {m.num_imported_funcs + j}"
+    nimp = m.num_imported_funcs
+    starts = {off: (func_names.get(nimp + j) or f"function {nimp + j}", nimp + j)
               for j, off in enumerate(compiled.func_offsets)}
     views = [function_rows(m, compiled, j, func_names, hex_only, starts) for j in selected]
 
@@ -331,8 +341,9 @@ def render(m, compiled, title: str, functions=None, hex_only: bool = False,
             out.append(f'<li><a href="#f{v.index}">{e(v.name or f"function {v.index}")}</a> '
                        f'<span class="sum">{v.code_size} B</span></li>')
         out.append("</ul>")
+    shown = {v.index for v in views}
     for v in views:
-        _render_function(v, out)
+        _render_function(v, out, shown)
     out.append("</body></html>\n")
     return "\n".join(out)
 

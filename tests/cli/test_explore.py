@@ -189,8 +189,11 @@ def test_c_program_page(cli, tmp_path):
     assert any(w.startswith("call ") and w.endswith("<puts>") for w in main_ops)
     assert any(w.startswith("i32.store") or w.startswith("i32.load") or w.startswith("global.get")
                for w in main_ops)
-    index = [a.attrs["href"] for a in root.find("a")]
+    index = [a.attrs["href"] for a in next(root.find("ul", "index")).find("a")]
     assert len(index) == len(secs)
+    # Call targets link to their sections.
+    links = {a.text(): a.attrs["href"] for a in secs["__original_main"].find("a")}
+    assert links["puts"] == "#" + secs["puts"].attrs["id"]
 
 
 def test_function_filter(cli, lib, tmp_path):
