@@ -281,8 +281,23 @@ def _format_result(v, ty) -> str:
     return f"<{t}>"
 
 
+def _utf8(text: str, what: str) -> str:
+    # Undecodable bytes reach Python as lone surrogates; WASI strings are UTF-8.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{what} is not valid UTF-8: {text.encode('utf-8', 'surrogateescape')!r}") from None
+    return text
+
+
 def _wasi_config(args, program: str, rest: list[str]):
     from . import WasiConfig
+    for i, a in enumerate(rest, 1):
+        _utf8(a, f"argument {i}")
+    for spec in args.env:
+        _utf8(spec, "--env")
+    for spec in args.dir:
+        _utf8(spec.partition("::")[2] or spec, "--dir guest path")
     cfg = WasiConfig()
     cfg.argv = [args.argv0 or os.path.basename(program), *rest]
     env = []
@@ -409,6 +424,8 @@ def _run(args) -> int:
             timer.cancel()
     if args.invoke and results:
         vals = out if len(results) > 1 else [out]
+        if sys.stdout is None:
+            raise CliError(f"--invoke {entry}: stdout is closed, the results cannot be printed")
         sys.stdout.write("".join(_format_result(v, t) + "\n" for v, t in zip(vals, results)))
         sys.stdout.flush()
     return 0
@@ -545,7 +562,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     status = args.handler(args)
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:      # None when the process was started with fd 1 closed
+            sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         pass
     return status

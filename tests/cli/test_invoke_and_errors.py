@@ -274,3 +274,30 @@ def test_timeout_fuel_and_memory_limits(cli, tmp_path):
     assert r.returncode == 2 and b"not a size: '1x'" in r.stderr and b"Traceback" not in r.stderr
     r = cli("run", "--timeout", "0", grow)
     assert r.returncode == 2 and b"must be positive" in r.stderr
+
+
+def test_arguments_must_be_utf8(cli):
+    import os
+    import subprocess
+    import sys
+    wasm = str(PROGRAMS / "args_env.wasm")
+    for extra, message in (([b"\xff"], "argument 1 is not valid UTF-8"),
+                           ([b"--env", b"A=\xfe"], "--env is not valid UTF-8")):
+        argv = [sys.executable.encode(), b"-m", b"pywinch", b"run"]
+        argv += (extra + [wasm.encode()]) if extra[0] == b"--env" else ([wasm.encode()] + extra)
+        r = subprocess.run(argv, capture_output=True, env=cli.env())
+        assert_one_line_error(r, contains=message)
+
+
+def test_closed_stdout(cli, tmp_path):
+    import subprocess
+    import sys
+    lib = tmp_path / "lib.wat"
+    lib.write_text('(module (func (export "one") (result i32) i32.const 1))')
+    base = [sys.executable, "-m", "pywinch", "run"]
+    r = subprocess.run(base + [str(PROGRAMS / "hello.wasm")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       env=cli.env(), pass_fds=(), close_fds=True, preexec_fn=lambda: __import__("os").close(1))
+    assert r.returncode == 0 and r.stderr == b"hello on stderr\n"
+    r = subprocess.run(base + ["--invoke", "one", str(lib)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       env=cli.env(), preexec_fn=lambda: __import__("os").close(1))
+    assert_one_line_error(r, contains="stdout is closed")
