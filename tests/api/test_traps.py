@@ -331,3 +331,25 @@ def test_traps_pickle_with_code_and_frames(compiled, engine, store):
     assert (again.code, again.message, str(again)) == (e.value.code, e.value.message, str(e.value))
     assert [fr.func_name for fr in again.frames] == ["boom"]
     assert pickle.loads(pickle.dumps(wasm.ExitTrap(3))).code == 3
+
+
+FIRST_TRAP = r"""
+import pywinch as w
+e = w.Engine()
+m = w.Module(e, '(module (func $boom unreachable) (func $mid call $boom) (func (export "_start") call $mid))')
+for _ in range(3):
+    s = w.Store(e)
+    try:
+        w.Instance(s, m, []).exports(s)["_start"](s)
+    except w.Trap as t:
+        print([f.func_index for f in t.frames])
+"""
+
+
+def test_first_trap_of_a_process_has_its_whole_backtrace():
+    """The outer Wasm frames must not be overwritten by the C stack Python uses
+    on the way back from the trampoline (runtime.entry's stack gap)."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", FIRST_TRAP], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split("\n")[:3] == ["[0, 1, 2]"] * 3, (r.stdout, r.stderr)

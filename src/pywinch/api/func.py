@@ -1,19 +1,15 @@
 """Func and Caller.
 
-``Func.__call__`` is generated once per signature: a Func is given a
-subclass whose ``__call__`` is specialized when it is wrapped.
-
-* i32-only signatures with at most one result call the native-to-wasm
-  trampoline through ctypes with no argtypes (a Python int is passed as a C
-  int as it is, and the pointers are ready-made ``c_void_p`` objects);
-* every other signature (i64, floats, references, several results, v128)
-  writes its arguments into the Func's own value buffer through typed
-  memoryviews and calls the array-to-wasm trampoline.
-
-Both check the trap slot of the store's limits after the call.  Anything
-unusual (wrong arity or type, out-of-range ints, ``Val`` arguments) drops to
-the generic path ``_call``, which converts every value and raises precise
-errors; host functions always take it.
+``Func.__call__`` is generated once per signature: when a Wasm function is
+wrapped, the Func gets a subclass whose ``__call__`` writes the arguments into
+the Func's own value buffer through typed memoryviews (one store each, which
+also checks the type and range) and calls the array-to-wasm trampoline
+through the runtime's entry shim (``runtime.entry``) with five ready-made
+pointer objects, so ctypes converts nothing; it then checks the trap slot of
+the store's limits and reads the results from the same buffer.  Anything
+unusual (wrong arity or type, out-of-range ints, ``Val`` arguments, another
+store) drops to the generic path ``_call``, which converts every value and
+raises precise errors; host functions always take it.
 """
 
 from __future__ import annotations
@@ -21,13 +17,14 @@ from __future__ import annotations
 import ctypes
 import weakref
 from _thread import get_ident
-from ctypes import c_double, c_float, c_int32, c_int64, c_uint64, c_void_p  # noqa: F401
+from ctypes import c_void_p
 from typing import Any, Callable
 
 from .. import vmoffsets as vo
 from ..errors import TypeCheckError, WasmError
 from ..runtime import sysmem, values as rv
 from ..runtime.call import call_raw
+from ..runtime.entry import ENTER
 from ..runtime.host import HostFunc
 from ..runtime.instance_registry import find as find_instance
 from ..runtime.stack import retarget
@@ -36,42 +33,15 @@ from ..runtime.traps import raise_trap
 from .types import FuncType
 from .values import from_raw, to_raw
 
-_NATIVE_RES = {rv.I32: c_int32, rv.I64: c_int64, rv.F32: c_float, rv.F64: c_double,
-               rv.FUNCREF: c_uint64, rv.EXTERNREF: c_uint64}
-_RANGE = {rv.I32: ("-0x80000000", "0xFFFFFFFF")}
 _MISSING = object()
-_protos: dict = {}
-_fast_classes: dict = {}
 _array_classes: dict = {}
-
-
-def _untyped(key) -> bool:
-    """Whether ctypes may pass the arguments without argtypes: a Python int goes
-    as a C int by default, which is exactly an i32.  Skipping argtypes saves a
-    ctypes object per argument (the largest cost of a call)."""
-    return all(t == rv.I32 for t in key[0])
-
-
-def _native_proto(key):
-    p = _protos.get(key)
-    if p is None:
-        results = key[1]
-        p = _protos[key] = ctypes.CFUNCTYPE(_NATIVE_RES[results[0]] if results else None)
-    return p
-
-
-_ARRAY_PROTO = ctypes.CFUNCTYPE(None)
-
-
-def _has_fast_path(key) -> bool:
-    return _untyped(key) and len(key[1]) <= 1 and all(t in _NATIVE_RES for t in key[1])
 
 
 class Func:
     """A function: exported by an instance, or defined by the host from a Python callable."""
 
-    __slots__ = ("_store", "_state", "_funcref", "_key", "_host", "_fn", "_code", "_vmctx",
-                 "_lq", "_afn", "_buf", "_bufp", "_vQ", "_vq", "_vi", "_vf", "_vd", "__weakref__")
+    __slots__ = ("_store", "_state", "_funcref", "_key", "_host", "_code", "_vmctx", "_target",
+                 "_lq", "_buf", "_bufp", "_vQ", "_vq", "_vi", "_vf", "_vd", "__weakref__")
 
     def __init__(self, store, ty: FuncType, func: Callable, access_caller: bool = False):
         from .store import Store
@@ -98,26 +68,21 @@ class Func:
         self._key = key
         self._host = host
         self._lq = store._state.lq
-        self._fn = None
         self._code = 0
         self._vmctx = 0
         store._state.api_funcs[addr] = self
         if host is None:
-            native = sysmem.read_u64(addr + vo.FUNCREF_NATIVE_CALL)
             # ctypes objects, not ints: passed as they are, with no conversion per call.
             self._code = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_WASM_CALL))
             self._vmctx = c_void_p(sysmem.read_u64(addr + vo.FUNCREF_VMCTX))
             array = sysmem.read_u64(addr + vo.FUNCREF_ARRAY_CALL)
-            if native and _has_fast_path(key):
-                self._fn = _native_proto(key)(native)
-                self.__class__ = _fast_class(key)
-            elif array:
+            if array:
                 self._setup_array(key, array)
 
     def _setup_array(self, key, array_call: int) -> None:
         """The array path with a buffer of its own and typed views of it: writing an
-        argument is one memoryview store, and ctypes converts nothing (its four
-        arguments are ready-made pointer objects).  Reusing one buffer is safe under
+        argument is one memoryview store, and ctypes converts nothing (the entry
+        shim's five arguments are ready-made pointer objects).  Reusing one buffer is safe under
         re-entrancy: a call consumes its arguments on entry and writes its results
         on exit, strictly nested."""
         n = max(len(key[0]), len(key[1]), 1)
@@ -126,7 +91,7 @@ class Func:
         self._buf = buf
         self._bufp = c_void_p(ctypes.addressof(buf))
         self._vQ, self._vq, self._vi, self._vf, self._vd = (b.cast(c) for c in "Qqifd")
-        self._afn = _ARRAY_PROTO(array_call)
+        self._target = c_void_p(array_call)
         self.__class__ = _array_class(key)
 
     @classmethod
@@ -170,17 +135,6 @@ class Func:
             elif not isinstance(out, (list, tuple)) or len(out) != len(rtypes):
                 raise WasmError(f"host function must return a list of {len(rtypes)} values")
             res = [from_raw(state, t, to_raw(state, t, v)) for t, v in zip(rtypes, out)]
-        elif self._fn is not None:
-            args = [rv.signed32(r) for r in raw]        # i32 parameters only (see _has_fast_path)
-            if get_ident() != state.tid:
-                retarget(state)
-            r = self._fn(self._code, self._vmctx, self._vmctx, *args)
-            if self._lq[Q_TRAP_CODE]:
-                raise_trap(state)
-            if not rtypes:
-                return None
-            t = rtypes[0]
-            return from_raw(state, t, r) if t in rv.REF_TYPES else r
         else:
             res = [from_raw(state, t, r) for t, r in zip(rtypes, call_raw(state, self._funcref, ptypes, rtypes, raw))]
         if not rtypes:
@@ -205,52 +159,6 @@ def _check_store(func, store) -> None:
         if not isinstance(s, Store):
             raise TypeError("expected a Store or a Caller")
         raise WasmError("the Func belongs to another store")
-
-
-def _fast_class(key):
-    """A Func subclass whose ``__call__`` calls the native-to-wasm trampoline (i32 parameters)."""
-    cls = _fast_classes.get(key)
-    if cls is not None:
-        return cls
-    params, results = key
-    n = len(params)
-    names = [f"a{i}" for i in range(n)]
-    sig = "".join(f", {a}=_M" for a in names)
-    lines = [f"def __call__(self, store{sig}, *extra):"]
-    # Another store (or a Caller, or a wrong arity) takes the generic path, which checks.
-    if n:
-        lines.append(f"    if {names[-1]} is _M or extra or store is not self._store:")
-        lines.append(f"        return self._call(store, tuple(a for a in ({', '.join(names)},) if a is not _M) + extra)")
-    else:
-        lines.append("    if extra or store is not self._store:")
-        lines.append("        return self._call(store, extra)")
-    # Without argtypes nothing else would refuse a float or a str: check the class.
-    checks = [f"{a}.__class__ is int and {_RANGE[rv.I32][0]} <= {a} <= {_RANGE[rv.I32][1]}" for a in names]
-    call_args = ", ".join(["self._code", "self._vmctx", "self._vmctx"] + names)
-    lines.append("    if _tid() != self._state.tid:")
-    lines.append("        _retarget(self._state)")
-    lines.append("    try:")
-    if checks:
-        lines.append(f"        if not ({' and '.join(checks)}):")
-        lines.append(f"            return self._call(store, ({', '.join(names)},))")
-    lines.append(f"        r = self._fn({call_args})")
-    lines.append("    except (TypeError, _ArgErr):")
-    lines.append(f"        return self._call(store, ({', '.join(names)}{',' if n else ''}))")
-    lines.append("    if self._lq[_TRAP]:")
-    lines.append("        _raise(self._state)")
-    if results and results[0] == rv.FUNCREF:
-        lines.append("    return self._state.wrap_func(r)")
-    elif results and results[0] == rv.EXTERNREF:
-        lines.append("    return self._state.raw_to_extern(r)")
-    else:
-        lines.append("    return r")
-    ns = {"_M": _MISSING, "_ArgErr": ctypes.ArgumentError, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap,
-          "_tid": get_ident, "_retarget": retarget}
-    exec("\n".join(lines), ns)
-    cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],
-                                 "__module__": Func.__module__, "__qualname__": "Func"})
-    _fast_classes[key] = cls
-    return cls
 
 
 # Where an argument or result of each type lives in the views of a value buffer:
@@ -319,7 +227,7 @@ def _array_class(key):
         lines.append(f"        return self._call(store, ({', '.join(names)}{',' if n else ''}))")
     lines.append("    if _tid() != self._state.tid:")
     lines.append("        _retarget(self._state)")
-    lines.append("    self._afn(self._code, self._vmctx, self._vmctx, self._bufp)")
+    lines.append("    _enter(self._code, self._vmctx, self._vmctx, self._bufp, self._target)")
     lines.append("    if self._lq[_TRAP]:")
     lines.append("        _raise(self._state)")
     if not outs:
@@ -330,7 +238,7 @@ def _array_class(key):
         lines.append(f"    return [{', '.join(outs)}]")
     from .values import Val
     ns = {"_M": _MISSING, "_TRAP": Q_TRAP_CODE, "_raise": raise_trap, "_Val": Val,
-          "_tid": get_ident, "_retarget": retarget,
+          "_tid": get_ident, "_retarget": retarget, "_enter": ENTER,
           "_M64": 0xFFFFFFFFFFFFFFFF, "_M128": (1 << 128) - 1}
     exec("\n".join(lines), ns)
     cls = type("Func", (Func,), {"__slots__": (), "__call__": ns["__call__"],

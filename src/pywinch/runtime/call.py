@@ -6,29 +6,20 @@ Any signature, v128 and multi-value included: arguments and results travel in
 
 from __future__ import annotations
 
-import ctypes
 from _thread import get_ident as _get_ident
 from ctypes import c_void_p
 
 from .. import vmoffsets as vo
 from ..errors import WasmError
 from . import sysmem
+from .entry import ENTER
 from .stack import retarget
 from .store import Q_PENDING, Q_TRAP_CODE
 from .traps import raise_trap
 from .values import V128
 
-ARRAY_TRAMPOLINE = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
 _M64 = 0xFFFFFFFFFFFFFFFF
 _MASK = {0x7F: 0xFFFFFFFF, 0x7D: 0xFFFFFFFF}
-_protos: dict[int, object] = {}
-
-
-def array_trampoline(addr: int):
-    fn = _protos.get(addr)
-    if fn is None:
-        fn = _protos[addr] = ARRAY_TRAMPOLINE(addr)
-    return fn
 
 
 def call_raw(state, funcref: int, params, results, raw_args) -> list[int]:
@@ -51,7 +42,7 @@ def call_raw(state, funcref: int, params, results, raw_args) -> list[int]:
     lq = state.lq
     if state.tid != _get_ident():
         retarget(state)
-    array_trampoline(array_call)(code, vmctx, vmctx, buf.addr)
+    ENTER(c_void_p(code), c_void_p(vmctx), c_void_p(vmctx), c_void_p(buf.addr), c_void_p(array_call))
     if lq[Q_TRAP_CODE] or lq[Q_PENDING]:
         raise_trap(state)
     out = []
