@@ -6,24 +6,25 @@ what::
 
     b"PYWCWASM"  u32 header length  header (JSON)  Module.serialize() bytes
 
-The header records the pywinch version, the CPU features the code may use,
-the engine settings that change the code (fuel, epoch checks) and the
-sha256 of the Wasm input.  Loading refuses an artifact made by another
-pywinch version or for CPU features this machine lacks: running code with
-instructions the CPU does not have would fault instead of trapping.
+The header records the pywinch version and a hash of its sources (a build
+id), the CPU features the code may use, the engine settings that change the
+code (fuel, epoch checks) and the sha256 of the Wasm input.  Loading refuses
+an artifact made by another pywinch version or build, or for CPU features
+this machine lacks: running code with instructions the CPU does not have, or
+laid out for another runtime, would crash instead of trapping.
 
 The cache (``$PYWINCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/pywinch``, else
-``~/.cache/pywinch``) stores one artifact per key, the sha256 of the input
-bytes, the version, the CPU features and those settings, so any change of
-one of them is a miss and never a stale hit.  Writes go through a temporary
-file and ``os.replace``: concurrent runs never read half an artifact.  A
-cache that cannot be read or written is skipped, never an error.  Beyond
-``Cache.MAX_BYTES`` the least recently used entries are deleted (a hit
-touches its entry).
+``~/.cache/pywinch``) stores one artifact per key: the sha256 of all of the
+above, so any change of one of them is a miss, never a stale hit.  Writes go
+through a temporary file and ``os.replace``: concurrent runs never read half
+an artifact.  A cache that cannot be read or written is skipped, never an
+error.  Beyond ``Cache.MAX_BYTES`` the least recently used entries are
+deleted (a hit touches its entry).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -51,8 +52,29 @@ def _settings(engine) -> dict:
             "features": sorted(k for k, on in cfg.features().items() if on)}
 
 
+@functools.lru_cache(maxsize=None)
+def build_id() -> str:
+    """sha256 of pywinch's own sources (~5 ms).
+
+    The version string alone would let code compiled by an older checkout of
+    the same version be loaded after the compiler or the runtime's layout
+    changed: a crash, not a trap.  The same sources installed anywhere give
+    the same id, so a .cwasm still travels between machines."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                path = os.path.join(dirpath, name)
+                h.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as f:
+                    h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
 def header_for(engine, wasm: bytes) -> dict:
-    return {"pywinch": __version__, "cpu": cpu_features(), **_settings(engine),
+    return {"pywinch": __version__, "build": build_id(), "cpu": cpu_features(), **_settings(engine),
             "sha256": hashlib.sha256(wasm).hexdigest()}
 
 
@@ -95,6 +117,9 @@ def loads(engine, data: bytes):
     made_by = header.get("pywinch")
     if made_by != __version__:
         raise WasmError(f"compiled by pywinch {made_by}, this is pywinch {__version__}: compile it again")
+    if header.get("build") != build_id():
+        raise WasmError(f"compiled by another build of pywinch {__version__} (its sources differ): "
+                        "compile it again")
     missing = sorted(set(header.get("cpu") or ()) - set(cpu_features()))
     if missing:
         raise WasmError(f"compiled for CPU features this machine lacks ({', '.join(missing)}): compile it again")

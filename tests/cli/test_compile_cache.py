@@ -257,3 +257,40 @@ def test_cache_prunes_the_least_recently_used(tmp_path):
     assert c.last == "hit"
     c.get_module(engine, sources[3])                   # stores 3, evicts the oldest: 2
     assert sorted(_entries(tmp_path)) == sorted(os.path.basename(p) for p in (paths[1], c.path))
+
+
+def test_cwasm_of_another_build_is_refused(cli, tmp_path):
+    p = _edited_cwasm(tmp_path, build="0" * 64)
+    assert_one_line_error(cli("run", p), contains="compiled by another build of pywinch")
+
+
+def test_build_id_is_part_of_the_key(monkeypatch):
+    engine = pywinch.Engine()
+    wasm = HELLO.read_bytes()
+    key = cache.cache_key(engine, wasm)
+    assert key == cache.cache_key(engine, wasm)
+    monkeypatch.setattr(cache, "build_id", lambda: "another")
+    assert cache.cache_key(engine, wasm) != key
+
+
+def test_build_id_follows_the_sources_content(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "cache.py").write_text("x = 1\n")
+    (pkg / "sub" / "mod.py").write_text("y = 2\n")
+    monkeypatch.setattr(cache, "__file__", str(pkg / "cache.py"))
+
+    def bid():
+        cache.build_id.cache_clear()
+        return cache.build_id()
+    try:
+        first = bid()
+        os.utime(pkg / "sub" / "mod.py", (1, 1))            # touched, same content: same build
+        assert bid() == first
+        (pkg / "sub" / "mod.py").write_text("y = 3\n")     # changed: another build
+        assert bid() != first
+        (pkg / "sub" / "mod.py").write_text("y = 2\n")
+        (pkg / "notes.txt").write_text("not source")         # only .py files count
+        assert bid() == first
+    finally:
+        cache.build_id.cache_clear()
