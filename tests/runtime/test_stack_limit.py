@@ -44,3 +44,22 @@ def test_main_thread_stack_bounds_cover_the_stack_mapping():
                 lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
                 assert low <= lo and hi <= low + size + 65536, (hex(low), size, line)
                 break
+
+
+def test_max_wasm_stack_scales_the_recursion_depth():
+    import pywinch as w
+    wat = ('(module (global $d (export "d") (mut i32) (i32.const 0))'
+           ' (func $f (export "f") (global.set $d (i32.add (global.get $d) (i32.const 1))) (call $f)))')
+    depths = []
+    for size in (64 * 1024, 512 * 1024, 2 * 1024 * 1024):
+        cfg = w.Config()
+        cfg.max_wasm_stack = size
+        engine = w.Engine(cfg)
+        store = w.Store(engine)
+        ex = w.Instance(store, w.Module(engine, wat), []).exports(store)
+        try:
+            ex["f"](store)
+        except w.Trap as t:
+            assert t.code == w.TrapCode.STACK_OVERFLOW
+        depths.append(ex["d"].value(store))
+    assert depths[0] * 6 < depths[1] < depths[2] / 3, depths

@@ -48,9 +48,8 @@ class Config:
         if name == "max_wasm_stack":
             if not isinstance(value, int) or value <= 0:
                 raise WasmError("max_wasm_stack must be a positive integer")
-            if value != _OTHER["max_wasm_stack"]:
-                # The entry trampolines set the limit to entry sp - 512 KiB.
-                raise UnsupportedError("a max_wasm_stack other than 512 KiB is not supported yet")
+            if value < 16 * 1024:
+                raise WasmError("max_wasm_stack must be at least 16 KiB")
         if name in ("wasm_threads", "wasm_gc", "wasm_exceptions", "wasm_component_model",
                     "wasm_stack_switching", "shared_memory", "wasm_function_references") and value:
             raise UnsupportedError(f"{name} is not supported yet")

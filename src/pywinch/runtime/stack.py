@@ -1,16 +1,18 @@
-"""The Wasm stack limit on threads with small stacks.
+"""The Wasm stack limit: small thread stacks and Config.max_wasm_stack.
 
 The outermost entry trampoline sets ``stack_limit = entry sp - 512 KiB``.  On a
 thread whose whole stack is smaller than that (``threading.stack_size(256 *
-1024)``) deep recursion would run off the stack and kill the process.  For
-such threads the runtime sets the limit itself, just above the thread's real
-stack bottom (leaving room for host functions called from the deepest Wasm
-frame), and marks the store's ``entry_sp`` with the sentinel 1: the entry
-trampoline then treats every entry as nested and keeps that limit, while a
-trap still unwinds to the entry's own sp (trampolines save and restore the
-sentinel like any previous entry sp).  Threads with ordinary stacks keep the
-trampoline's behaviour.  A store remembers the thread it was set up for, and
-callers re-check it with :func:`retarget` when the thread changes.
+1024)``) deep recursion would run off the stack and kill the process; and a
+store whose engine asks for another ``max_wasm_stack`` needs another limit.
+In those cases the runtime sets the limit itself: ``max_wasm_stack`` below the
+stack pointer of the thread as sampled when the store was set up for it (less
+the entry shim's gap), never lower than the thread's real stack bottom plus
+room for host functions called from the deepest Wasm frame; and it marks the
+store's ``entry_sp`` with the sentinel 1, so the entry trampoline treats every
+entry as nested and keeps that limit, while a trap still unwinds to the
+entry's own sp (trampolines save and restore the sentinel like any previous
+entry sp).  Otherwise the trampoline's behaviour stands.  A store remembers
+the thread it was set up for; callers re-check it with :func:`retarget`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import ctypes.util
 import threading
 
 from .. import vmoffsets as vo
+from .code import CodeMemory
+from .entry import GAP
 
 ENTRY_SENTINEL = 1               # entry_sp of an idle store in "runtime-set limit" mode
 WASM_STACK = 512 * 1024          # what the trampolines reserve below the entry sp
@@ -29,8 +33,12 @@ HOST_MARGIN = 96 * 1024          # kept below the limit for host code called fro
 _Q_STACK_LIMIT = vo.LIMITS_STACK_LIMIT >> 3
 _Q_ENTRY_SP = vo.LIMITS_ENTRY_SP >> 3
 
-_floors: dict[int, int] = {}     # thread ident -> limit to set, or 0 (the trampoline's default is fine)
+_bounds: dict[int, tuple] = {}   # thread ident -> (stack bottom, stack size) or None
 _lock = threading.Lock()
+
+# mov rax, rsp; ret -- the stack pointer of the calling thread, near the entry's.
+_SP_CODE = CodeMemory(b"\x48\x89\xe0\xc3")
+_current_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(_SP_CODE.addr)
 
 try:
     _pthread = ctypes.CDLL(ctypes.util.find_library("pthread") or ctypes.util.find_library("c"))
@@ -63,15 +71,21 @@ def thread_stack() -> tuple[int, int] | None:
         _destroy(attr)
 
 
-def _floor_for_this_thread() -> int:
+def limit_for_this_thread(max_stack: int) -> int:
+    """The stack limit to set for the calling thread, or 0 to keep the trampolines' own."""
     tid = threading.get_ident()
-    floor = _floors.get(tid)
-    if floor is None:
+    if tid not in _bounds:
         st = thread_stack()
-        floor = 0 if st is None or st[1] >= SMALL_STACK else st[0] + HOST_MARGIN
         with _lock:
-            _floors[tid] = floor
-    return floor
+            _bounds[tid] = st
+    st = _bounds[tid]
+    small = st is not None and st[1] < SMALL_STACK
+    if max_stack == WASM_STACK and not small:
+        return 0
+    limit = _current_sp() - GAP - max_stack
+    if st is not None:
+        limit = max(limit, st[0] + HOST_MARGIN)
+    return limit
 
 
 def retarget(state) -> None:
@@ -80,9 +94,9 @@ def retarget(state) -> None:
     lq = state.lq
     if lq[_Q_ENTRY_SP] > ENTRY_SENTINEL:
         return          # Wasm of this store is running (re-entry): keep the current limit
-    floor = _floor_for_this_thread()
-    if floor:
-        lq[_Q_STACK_LIMIT] = floor
+    limit = limit_for_this_thread(state.engine.max_wasm_stack)
+    if limit:
+        lq[_Q_STACK_LIMIT] = limit
         lq[_Q_ENTRY_SP] = ENTRY_SENTINEL
     else:
         lq[_Q_ENTRY_SP] = 0
