@@ -66,7 +66,8 @@ class Frame:
     the branch target (end of block/if, head of loop); ``branched``: a branch
     to ``label`` was emitted (so the end is a merge point)."""
 
-    __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else", "arity")
+    __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else", "arity",
+                 "res_reg")
 
     def __init__(self, kind, params, results, base, label, else_label=-1):
         self.kind = kind
@@ -78,6 +79,9 @@ class Frame:
         self.branched = False
         self.has_else = False
         self.arity = params if kind == FRAME_LOOP else results   # what a branch to it carries
+        # A block/if with one scalar result carries it in a fixed register (set by
+        # the visitor) instead of the result's frame slot; -1 otherwise.
+        self.res_reg = -1
 
 
 def _signed32(v):
@@ -463,6 +467,31 @@ class FuncCompiler:
                 self.a.store(TSIZE[e[1]], e[2], fp, self.slot_disp(target_base + k))
             else:
                 self.store_value(e, s, fp, self.slot_disp(target_base + k))
+
+    def copy_to_reg(self, e, idx, r):
+        """Put entry ``e``'s value into ``r`` without taking it from its owner
+        (a branch's copy: the fallthrough path keeps the entry)."""
+        if e[0] == K_REG:
+            if e[2] != r:
+                if r >= 16:
+                    self.a.movaps(r, e[2])
+                else:
+                    self.a.mov_rr(8, r, e[2])
+        else:
+            self.load_value(e, idx, r)
+
+    def top_to_reg(self, r):
+        """Make the top entry live in the specific register ``r`` (evicting another
+        holder of ``r``); the entry stays on the stack.  Flags are preserved."""
+        stack = self.stack
+        e = stack[-1]
+        if e[0] == K_REG and e[2] == r:
+            return
+        idx = len(stack) - 1
+        stack.pop()
+        self.claim(r)
+        self.load_value(e, idx, r)
+        stack.append((K_REG, e[1], r))
 
     def canonicalize_top(self, n):
         """Make the top ``n`` entries K_MEM in their own slots."""

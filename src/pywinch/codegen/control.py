@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..errors import TrapCode
 from ..wasm import opcodes as op
+from ..wasm.types import V128
 from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
                       K_REG, TSIZE, Frame)
 
@@ -48,12 +49,24 @@ def visit_nop(c, imm):
     pass
 
 
+def _result_reg(c, results):
+    """The register that carries a block's single scalar result, else -1."""
+    if len(results) != 1:
+        return -1
+    t = results[0]
+    if t == V128:
+        return -1
+    return c.abi.RET_XMM if IS_FLOAT[t] else c.abi.RET_GPR
+
+
 def visit_block(c, imm):
     ft = c.validator.block_type(imm)
     n = len(ft.params)
     base = len(c.stack) - n
     c.spill_for_block(base)
-    c.frames.append(Frame(FRAME_BLOCK, ft.params, ft.results, base, c.a.new_label()))
+    f = Frame(FRAME_BLOCK, ft.params, ft.results, base, c.a.new_label())
+    f.res_reg = _result_reg(c, ft.results)
+    c.frames.append(f)
 
 
 def visit_loop(c, imm):
@@ -79,6 +92,7 @@ def visit_if(c, imm):
     c.spill_for_block(base)          # stores only: the flags survive
     a = c.a
     f = Frame(FRAME_IF, ft.params, ft.results, base, a.new_label(), a.new_label())
+    f.res_reg = _result_reg(c, ft.results)
     c.frames.append(f)
     if cc is not None:
         a.jcc(cc ^ 1, f.else_label)
@@ -93,7 +107,10 @@ def visit_else(c, imm):
     if c.reachable:
         if c.fuel_on:
             c.fuel_flush()
-        c.canonicalize_top(len(f.results))
+        if f.res_reg >= 0:
+            c.top_to_reg(f.res_reg)
+        else:
+            c.canonicalize_top(len(f.results))
         a.jmp(f.label)
         f.branched = True
     c.drop_to(f.base)
@@ -117,6 +134,27 @@ def visit_end(c, imm):
     if not merge:
         return
     n = len(f.results)
+    rr = f.res_reg
+    if rr >= 0:
+        # The result arrives in rr on every path.
+        reachable = c.reachable
+        if reachable:
+            if c.fuel_on:
+                c.fuel_flush()
+            c.top_to_reg(rr)
+            c.stack.pop()
+        c.drop_to(f.base)
+        if kind == FRAME_IF and not f.has_else:
+            # The false path carries the if's parameter (== its result) in its slot.
+            if reachable:
+                a.jmp(f.label)
+            a.bind(f.else_label)
+            a.load(TSIZE[f.results[0]], rr, c.fp, c.slot_disp(f.base))
+        a.bind(f.label)
+        c.free &= ~(1 << rr)
+        c.stack.append((K_REG, f.results[0], rr))
+        c.reachable = True
+        return
     if c.reachable:
         if c.fuel_on:
             c.fuel_flush()
@@ -163,8 +201,12 @@ def _branch_to(c, depth):
     if f.kind == FRAME_FUNC:
         emit_return(c)
         return
-    arity = f.arity
-    c.move_to_label(f.base, len(arity))
+    if f.res_reg >= 0:
+        # The taken path may clobber the register: only the label's values matter there.
+        stack = c.stack
+        c.copy_to_reg(stack[-1], len(stack) - 1, f.res_reg)
+    else:
+        c.move_to_label(f.base, len(f.arity))
     f.branched = True
     c.a.jmp(f.label)
 
@@ -191,6 +233,12 @@ def visit_br_if(c, depth):
         return
     a = c.a
     f = c.frames[-1 - depth]
+    if f.kind != FRAME_FUNC and f.res_reg >= 0:
+        # The value goes to the result register on both paths, then the branch.
+        c.top_to_reg(f.res_reg)
+        f.branched = True
+        a.jcc(cc, f.label)
+        return
     if f.kind != FRAME_FUNC:
         n = len(f.arity)
         if len(c.stack) - n == f.base:
@@ -226,7 +274,7 @@ def visit_br_table(c, imm):
         lab = stubs.get(depth)
         if lab is None:
             f = frames[-1 - depth]
-            if f.kind != FRAME_FUNC and len(c.stack) - n == f.base:
+            if f.kind != FRAME_FUNC and f.res_reg < 0 and len(c.stack) - n == f.base:
                 lab = f.label
                 f.branched = True
             else:
@@ -245,7 +293,7 @@ def visit_br_table(c, imm):
     saved_free = c.free
     for depth, lab in stubs.items():
         f = frames[-1 - depth]
-        if lab == f.label and f.kind != FRAME_FUNC:
+        if lab == f.label:
             continue
         a.bind(lab)
         c.stack[:] = saved
