@@ -229,3 +229,17 @@ def test_signature_matrix_with_references(compiled, engine):
     cases = [signature(rng, n, k, kinds) for n in (0, 1, 2, 3, 7, 12, 20) for k in (0, 1, 2, 5)]
     run_cases(compiled, engine, cases, 2, store=store, samples=samples)
     assert funcs[1](store) == 1
+
+
+def test_v128_host_functions(compiled, engine):
+    store = wasm.Store(engine)
+    v128 = wasm.ValType.v128()
+    f = wasm.Func(store, wasm.FuncType([v128, wasm.ValType.i32()], [v128, wasm.ValType.i32()]),
+                  lambda a, b: [a ^ ((1 << 128) - 1), b + 1])
+    m = compiled(engine, """(module (import "" "f" (func $f (param v128 i32) (result v128 i32)))
+      (func (export "g") (param v128) (result v128 i32) (call $f (local.get 0) (i32.const 5))))""")
+    g = wasm.Instance(store, m, [f]).exports(store)["g"]
+    x = (1 << 127) | 12345
+    assert g(store, x) == [x ^ ((1 << 128) - 1), 6]
+    with pytest.raises(wasm.TypeCheckError):
+        g(store, 1 << 128)
