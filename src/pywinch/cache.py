@@ -187,7 +187,8 @@ class Cache:
         stale = False
         try:
             with open(path, "rb") as f:
-                data = f.read()
+                # Machine code is trusted only from the user's own files.
+                data = f.read() if os.fstat(f.fileno()).st_uid == os.getuid() else None
         except OSError:
             data = None
         if data is not None:
@@ -208,7 +209,7 @@ class Cache:
 
     def _store(self, path: str, data: bytes) -> bool:
         try:
-            os.makedirs(self.directory, exist_ok=True)
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
             write_atomic(path, data)
         except OSError:
             return False

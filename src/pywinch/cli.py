@@ -183,12 +183,18 @@ def _check_magic(data: bytes, path: str) -> None:
         raise CliError(f"{path}: not a WebAssembly module (no \\0asm magic number, and not text)")
 
 
-def load_module(engine, path: str, use_cache: bool = True):
-    """A Module from a .wasm, .wat or .cwasm file (by content, not by name)."""
+def load_module(engine, path: str, use_cache: bool = True, allow_precompiled: bool = False):
+    """A Module from a .wasm, .wat or .cwasm file (by content, not by name).
+
+    Precompiled code is machine code run as is: like ``wasmtime run``, it is
+    loaded only when the user says the file is trusted (``--allow-precompiled``)."""
     from . import cache as cache_mod
     from .api.module import Module
     from .errors import WasmError
     data = _read(path)
+    if (cache_mod.is_cwasm(data) or data[:6] == b"PYWMOD") and not allow_precompiled:
+        raise CliError(f"{path}: running precompiled code needs --allow-precompiled "
+                       "(its machine code is not validated: use only files you trust)")
     if cache_mod.is_cwasm(data):
         try:
             return cache_mod.loads(engine, data)
@@ -371,7 +377,7 @@ def _run(args) -> int:
     # Every command-line mistake is reported before any compiling.
     cfg = _wasi_config(args, program, [] if args.invoke else rest)
     engine = _engine(args)
-    module = load_module(engine, program, use_cache=not args.no_cache)
+    module = load_module(engine, program, use_cache=not args.no_cache, allow_precompiled=args.allow_precompiled)
     exports = {e.name: e.type for e in module.exports}
     entry = args.invoke or "_start"
     ty = exports.get(entry)
@@ -454,6 +460,8 @@ def _add_run(sub) -> None:
     p.add_argument("--max-memory", type=_parse_size, metavar="SIZE",
                    help="the most linear memory the guest may have (bytes; k, m, g suffixes)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the compile cache")
+    p.add_argument("--allow-precompiled", action="store_true",
+                   help="accept a .cwasm (from `pywinch compile`): its machine code runs unchecked")
     p.add_argument("module", help="a .wasm, .wat or .cwasm file")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the guest's arguments (or --invoke's)")
     p.set_defaults(handler=_guarded(_run))

@@ -33,7 +33,8 @@ def test_compile_writes_a_cwasm_that_runs(cli, tmp_path):
     assert header["pywinch"] == pywinch.__version__
     assert header["sha256"] == __import__("hashlib").sha256(HELLO.read_bytes()).hexdigest()
     assert data[at:at + 6] == b"PYWMOD"               # Module.serialize() inside
-    r = cli("run", out)
+    assert_one_line_error(cli("run", out), contains="running precompiled code needs --allow-precompiled")
+    r = cli("run", "--allow-precompiled", out)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"Hello, world!\n", b"hello on stderr\n")
 
 
@@ -129,19 +130,19 @@ def _edited_cwasm(tmp_path, **changes) -> pathlib.Path:
 
 def test_cwasm_of_another_version_is_refused(cli, tmp_path):
     p = _edited_cwasm(tmp_path, pywinch="0.0.1")
-    assert_one_line_error(cli("run", p), contains=f"compiled by pywinch 0.0.1, this is pywinch {pywinch.__version__}")
+    assert_one_line_error(cli("run", "--allow-precompiled", p), contains=f"compiled by pywinch 0.0.1, this is pywinch {pywinch.__version__}")
 
 
 def test_cwasm_for_missing_cpu_features_is_refused(cli, tmp_path):
     p = _edited_cwasm(tmp_path, cpu=cache.cpu_features() + ["avx1024"])
-    assert_one_line_error(cli("run", p), contains="CPU features this machine lacks (avx1024)")
+    assert_one_line_error(cli("run", "--allow-precompiled", p), contains="CPU features this machine lacks (avx1024)")
 
 
 def test_cwasm_compiled_for_fewer_features_runs(cli, tmp_path):
     out = tmp_path / "base.cwasm"
     assert cli("compile", HELLO, "-o", out, env={"PYWINCH_CPU_FEATURES": "-all"}).returncode == 0
     assert cache.read_header(out.read_bytes())[0]["cpu"] == ["sse2"]
-    r = cli("run", out)
+    r = cli("run", "--allow-precompiled", out)
     assert (r.returncode, r.stdout) == (0, b"Hello, world!\n")
 
 
@@ -163,7 +164,7 @@ def test_cache_hit_and_cwasm_do_not_compile(tmp_path, monkeypatch, capfd):
     capfd.readouterr()
     _forbid_compiling(monkeypatch)
     assert cli_mod.main(["run", str(HELLO)]) == 0
-    assert cli_mod.main(["run", str(tmp_path / "h.cwasm")]) == 0
+    assert cli_mod.main(["run", "--allow-precompiled", str(tmp_path / "h.cwasm")]) == 0
     assert capfd.readouterr().out == "Hello, world!\n" * 2
     # The same run with an empty cache needs the compiler: the check above can fail.
     monkeypatch.setenv(cache.ENV_CACHE_DIR, str(tmp_path / "empty"))
@@ -261,7 +262,7 @@ def test_cache_prunes_the_least_recently_used(tmp_path):
 
 def test_cwasm_of_another_build_is_refused(cli, tmp_path):
     p = _edited_cwasm(tmp_path, build="0" * 64)
-    assert_one_line_error(cli("run", p), contains="compiled by another build of pywinch")
+    assert_one_line_error(cli("run", "--allow-precompiled", p), contains="compiled by another build of pywinch")
 
 
 def test_build_id_is_part_of_the_key(monkeypatch):
@@ -294,3 +295,15 @@ def test_build_id_follows_the_sources_content(tmp_path, monkeypatch):
         assert bid() == first
     finally:
         cache.build_id.cache_clear()
+
+
+def test_cache_entries_of_another_user_are_not_trusted(tmp_path, monkeypatch):
+    engine = pywinch.Engine()
+    c = cache.Cache(str(tmp_path / "c"))
+    c.get_module(engine, HELLO.read_bytes())
+    assert (tmp_path / "c").stat().st_mode & 0o777 == 0o700
+    c.get_module(engine, HELLO.read_bytes())
+    assert c.last == "hit"
+    monkeypatch.setattr(os, "getuid", lambda: os.stat(c.path).st_uid + 1)
+    c.get_module(engine, HELLO.read_bytes())
+    assert c.last in ("miss", "off")           # compiled again, the foreign entry never loaded
