@@ -11,7 +11,11 @@ failure (unreadable or malformed module, missing import, a host function's
 error) 1, with one line on stderr and no Python traceback
 (``PYWINCH_BACKTRACE=1`` shows it for internal errors).  Ctrl-C: 130.
 
-``PYWINCH_LOG=cache`` reports on stderr what the compile cache did.
+``run`` compiles through the compile cache (pywinch/cache.py): a second run
+of the same module loads its machine code instead of compiling it;
+``PYWINCH_LOG=cache`` reports on stderr what the cache did.  A ``.cwasm``
+runs only with ``--allow-precompiled``, as in Wasmtime: its machine code is
+executed as is.  Compiles show their progress when stderr is a terminal.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ EXIT_INTERRUPTED = 130   # 128 + SIGINT
 
 
 class CliError(Exception):
-    """A failure reported as one line, with an exit status."""
+    """A failure reported as one line, with an exit status (the command line's
+    own: library failures are pywinch.errors classes, caught in _guarded)."""
 
     def __init__(self, message: str, status: int = EXIT_FAILURE):
         super().__init__(message)
@@ -40,6 +45,8 @@ def _wast(args) -> int:
 
 
 def _error(message: str) -> None:
+    if sys.stderr is None:          # started with fd 2 closed: the status says it all
+        return
     sys.stderr.write(f"pywinch: error: {message}\n")
     sys.stderr.flush()
 
