@@ -125,6 +125,9 @@ def render(results, out: pathlib.Path, chart: pathlib.Path | None, chart_error: 
         f"strategies), pywasm {v.get('pywasm', '?')}, native: {m.get('native')} ({v.get('gcc')}).",
         "- Execution: the module is compiled first; each run makes a fresh store and instance and "
         "times only the call of `_start`. Native: the whole process (startup is ~1 ms).",
+        "- Both engines run with their default configuration: Wasmtime bounds-checks memory "
+        "with guard pages and has no interruption checks; pywinch checks bounds explicitly "
+        "and checks the epoch at loop back-edges (see below for the cost).",
         "- Compile: `pywinch.Module(engine, bytes)` (decode + validate + compile + load into "
         "executable memory) against `wasmtime.Module(engine, bytes)` with "
         "`parallel_compilation = False`, so both use one core.",
@@ -163,6 +166,22 @@ def render(results, out: pathlib.Path, chart: pathlib.Path | None, chart_error: 
     if gw:
         L.append(f"For scale: Winch/Cranelift here is {gw:.2f} (geometric mean); "
                  f"Cranelift/native {_r(geomean(ratios(results, 'cranelift', 'native').values()))}.")
+        L.append("")
+
+    if any("pywinch-noint" in r["engines"] for r in rows):
+        L += ["### Without interruption checks", "",
+              "pywinch checks the epoch on every loop back-edge by default so that Ctrl-C and "
+              "`Engine.increment_epoch` stop a running call; Wasmtime's default configuration, "
+              "measured above, has no such check. With `Config.interruptible = False` pywinch "
+              "drops it too:", "",
+              "| program | pywinch | pywinch, interruptible=False | its ratio to Winch | cost of the checks |",
+              "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            L.append(f"| {r['program']} | {_s(r, 'pywinch')} | {_s(r, 'pywinch-noint')} | "
+                     f"{_r(ratio(r, 'pywinch-noint', 'winch'), EXEC_MAX_TARGET)} | "
+                     f"{_r(ratio(r, 'pywinch', 'pywinch-noint'))} |")
+        L.append(f"| **geometric mean** | | | **{_r(geomean(ratios(results, 'pywinch-noint', 'winch').values()))}** | "
+                 f"**{_r(geomean(ratios(results, 'pywinch', 'pywinch-noint').values()))}** |")
         L.append("")
 
     L += ["## Compile time", "",

@@ -50,6 +50,9 @@ MANIFEST = WASM_DIR / "manifest.json"
 
 # Engine names as they appear in results and the report.
 PYWINCH, CRANELIFT, WINCH, NATIVE, PYWASM = "pywinch", "cranelift", "winch", "native", "pywasm"
+# pywinch with Config.interruptible = False: no epoch checks at loop back-edges, as
+# Wasmtime's default configuration (shows what the Ctrl-C guarantee costs).
+PYWINCH_NOINT = "pywinch-noint"
 WASM_ENGINES = (PYWINCH, CRANELIFT, WINCH)
 QUICK_PROGRAMS = ("fib", "sieve", "sha256", "interp")
 WORKER_TIMEOUT = 900        # seconds for one (program, engine) worker, all its runs
@@ -68,9 +71,11 @@ def load_manifest(path: pathlib.Path = MANIFEST) -> dict:
 
 def _wasm_engine(kind: str):
     """(api module, engine) for one of WASM_ENGINES, compiling single-threaded."""
-    if kind == PYWINCH:
+    if kind in (PYWINCH, PYWINCH_NOINT):
         import pywinch
-        return pywinch, pywinch.Engine()
+        cfg = pywinch.Config()
+        cfg.interruptible = kind == PYWINCH
+        return pywinch, pywinch.Engine(cfg)
     import wasmtime
     cfg = wasmtime.Config()
     # Single-threaded compile: the comparison is of compilers, not of core counts.
@@ -257,6 +262,9 @@ def measure_program(name: str, entry: dict, opts, native_dir: pathlib.Path | Non
 
     for kind in WASM_ENGINES:
         attempt(kind, lambda: run_worker(kind, wasm, argv, opts.reps, opts.reps, WORKER_TIMEOUT), expected)
+    if not opts.no_variants:
+        attempt(PYWINCH_NOINT, lambda: run_worker(PYWINCH_NOINT, wasm, argv, opts.reps, 0, WORKER_TIMEOUT),
+                expected)
     if native_dir is not None:
         attempt(NATIVE, lambda: run_native(native_dir / name, argv, opts.reps), expected)
     if not opts.no_pywasm:
@@ -324,8 +332,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-pywasm", action="store_true")
     ap.add_argument("--no-native", action="store_true")
     ap.add_argument("--no-calls", action="store_true")
+    ap.add_argument("--no-variants", action="store_true",
+                    help="skip pywinch with Config.interruptible = False")
     # Internal: one (program, engine) measurement in this process.
-    ap.add_argument("--worker", choices=(*WASM_ENGINES, PYWASM), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=(*WASM_ENGINES, PYWINCH_NOINT, PYWASM), help=argparse.SUPPRESS)
     ap.add_argument("--wasm", help=argparse.SUPPRESS)
     ap.add_argument("--argv", help=argparse.SUPPRESS)
     ap.add_argument("--compile-reps", type=int, default=1, help=argparse.SUPPRESS)
