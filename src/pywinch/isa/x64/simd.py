@@ -11,9 +11,9 @@ movmsk*).  SSSE3/SSE4.1 operations are marked; the compiler checks
 from __future__ import annotations
 
 from ...errors import AssemblerError
-from .encoding import _D8
-from .regs import NO_REG
-from .sse import _op
+from .encoding import _D8, _ZERO4
+from .regs import NO_REG, RIP
+from .sse import CMPPD as _CMPPD, CMPPS as _CMPPS, SHUFPS as _SHUFPS, SSE_OPS as _SSE_OPS, _op
 
 P66 = b"\x66"
 
@@ -83,6 +83,16 @@ PBLENDW = _op("pblendw", P66, b"\x0f\x3a\x0e"); INSERTPS = _op("insertps", P66, 
 SHUFPD = _op("shufpd", P66, b"\x0f\xc6")
 SIMD_IMM_OPS = (PSHUFLW, PSHUFHW, PALIGNR, BLENDPS, BLENDPD, PBLENDW, INSERTPS, SHUFPD)
 
+# Two-source operations with a VEX.128 non-destructive form (``vex``/``vex_m``):
+# every packed op here except the unary ones (conversions, extensions, abs,
+# sqrt, ptest, moves, scalar compares).
+_NOT_NDS = ("sqrt", "cvt", "pmovsx", "pmovzx", "pabs", "ptest", "mov", "ucomi", "comi")
+VEX_OPS = tuple(o for o in _SSE_OPS + SIMD_OPS
+                if not o[0].startswith(_NOT_NDS) and (o[0][0] == "p" or not o[0].endswith(("ss", "sd"))))
+VEX_IMM_OPS = (_CMPPS, _CMPPD, _SHUFPS, PALIGNR, BLENDPS, BLENDPD, PBLENDW, INSERTPS, SHUFPD)
+VEX_IDS = frozenset(id(o) for o in VEX_OPS + VEX_IMM_OPS)
+_VEX_IMM_IDS = frozenset(id(o) for o in VEX_IMM_OPS)
+
 # Shifts of each lane by an immediate: (mnemonic, opcode, /digit).
 PSLLW_I = ("psllw", b"\x0f\x71", 6); PSRLW_I = ("psrlw", b"\x0f\x71", 2); PSRAW_I = ("psraw", b"\x0f\x71", 4)
 PSLLD_I = ("pslld", b"\x0f\x72", 6); PSRLD_I = ("psrld", b"\x0f\x72", 2); PSRAD_I = ("psrad", b"\x0f\x72", 4)
@@ -99,6 +109,37 @@ _PEXTR_M = {1: ("pextrb", b"\x0f\x3a\x14"), 2: ("pextrw", b"\x0f\x3a\x15"), 4: (
             8: ("pextrq", b"\x0f\x3a\x16")}
 _LANES = {1: 16, 2: 8, 4: 4, 8: 2}
 _MOVMSK = {"movmskps": (b"", b"\x0f\x50"), "movmskpd": (P66, b"\x0f\x50"), "pmovmskb": (P66, b"\x0f\xd7")}
+
+
+# VEX.128 fields of an operation tuple: (pp, map, opcode byte).
+_PP = {b"": 0, P66: 1, b"\xf3": 2, b"\xf2": 3}
+_MAP = {0x38: 2, 0x3A: 3}
+
+
+def _vex_fields(op):
+    opc = op[2]
+    if len(opc) == 3:
+        return _PP[op[1]], _MAP[opc[1]], opc[2:3]
+    return _PP[op[1]], 1, opc[1:2]
+
+
+def _vex_prefix(pp, mp, r, x, b, vvvv):
+    """The 2-byte (C5) form when it can express the operands, else the 3-byte (C4)."""
+    if mp == 1 and not x and not b:
+        return bytes((0xC5, (r ^ 1) << 7 | (~vvvv & 15) << 3 | pp))
+    return bytes((0xC4, (r ^ 1) << 7 | (x ^ 1) << 6 | (b ^ 1) << 5 | mp, (~vvvv & 15) << 3 | pp))
+
+
+def _check_vex(op, imm):
+    """The mnemonic of a VEX operation; its immediate must be given iff it takes one."""
+    if id(op) not in VEX_IDS:
+        raise AssemblerError(f"vex: {op!r} is not a two-source operation with a VEX form")
+    insn = "v" + op[0]
+    if (imm is None) != (id(op) not in _VEX_IMM_IDS):
+        _err(insn, "takes an 8-bit immediate" if imm is None else "takes no immediate")
+    if imm is not None and (type(imm) is not int or not 0 <= imm <= 255):
+        _err(insn, f"immediate {imm!r} does not fit in 8 bits")
+    return insn
 
 
 def _err(insn, msg):
@@ -193,3 +234,46 @@ class SimdMixin:
     def pmovmskb(self, dst: int, x: int) -> None:
         """The top bits of the 16 bytes into ``dst`` (bits 0..15)."""
         self._movmsk("pmovmskb", dst, x)
+
+    # --- AVX (VEX.128) non-destructive forms: dst = src1 <op> src2 ------------------
+    # Only for two-source operations (arithmetic, logic, compares, packs, unpacks,
+    # shuffles by register, min/max); a VEX memory operand needs no alignment.
+
+    def vex(self, op, dst: int, src1: int, src2: int, imm: int | None = None) -> None:
+        """``v<op> dst, src1, src2 [, imm8]`` on XMM registers."""
+        insn = _check_vex(op, imm)
+        for r in (dst, src1, src2):
+            _check_xmm(insn, r)
+        pp, mp, opc = _vex_fields(op)
+        d, s2 = dst & 15, src2 & 15
+        self.buf += _vex_prefix(pp, mp, d >> 3, 0, s2 >> 3, src1 & 15) + opc + _D8[0xC0 | (d & 7) << 3 | (s2 & 7)]
+        if imm is not None:
+            self.buf.append(imm)
+
+    def vex_m(self, op, dst: int, src1: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1,
+              imm: int | None = None) -> None:
+        """``v<op> dst, src1, [mem] [, imm8]`` (``base`` RIP: ``disp`` is a label)."""
+        insn = _check_vex(op, imm)
+        _check_xmm(insn, dst)
+        _check_xmm(insn, src1)
+        pp, mp, opc = _vex_fields(op)
+        d = dst & 15
+        tail_imm = b"" if imm is None else _D8[imm]
+        buf = self.buf
+        if base == RIP:
+            if index != NO_REG:
+                _err(insn, "a RIP-relative operand cannot have an index")
+            if type(disp) is not int or not 0 <= disp < len(self._lpos):
+                _err(insn, f"{disp!r} is not a label of this assembler (RIP-relative operand)")
+            buf += _vex_prefix(pp, mp, d >> 3, 0, 0, src1 & 15) + opc + _D8[(d & 7) << 3 | 5]
+            at = len(buf)
+            buf += _ZERO4 + tail_imm
+            self._use_label(disp, at, at + 4 + len(tail_imm), 4, insn)
+            return
+        # The ModRM/SIB/displacement of the legacy encoder, its REX bits moved into VEX.
+        start = len(buf)
+        self._rm(insn, b"", 0, b"", d, base, disp, index, scale, tail_imm, True)
+        rex = buf[start]
+        tail = bytes(buf[start + 1:])
+        del buf[start:]
+        buf += _vex_prefix(pp, mp, rex >> 2 & 1, rex >> 1 & 1, rex & 1, src1 & 15) + opc + tail
