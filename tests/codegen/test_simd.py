@@ -4,6 +4,7 @@ random and hand-picked vectors (read from and written to linear memory, so
 no v128 crosses the Wasmtime boundary); the 16 result bytes must agree, NaN
 lanes of float results compared as "both NaN" (both runtimes canonicalize).
 
+Run twice: with AVX (VEX forms) and with AVX masked (SSE forms).
 Also: the emulated i64x2 comparisons without SSE4.2, v128 across calls
 (parameters, several results, spilled values, locals, globals, blocks) and
 at the Python boundary.
@@ -120,9 +121,16 @@ class Runner:
         return (bytes(self.pmem.read(self.ps, 0, result_size)), bytes(self.wmem.read(self.ws, 0, result_size)))
 
 
-@pytest.fixture(scope="module")
-def runner():
-    return Runner(wat2wasm(module_wat()))
+@pytest.fixture(scope="module", params=["avx", "sse4.1"])
+def runner(request):
+    """The module compiled with the host's features, and once more without AVX
+    (the SSE forms of the sequences that have VEX variants)."""
+    if request.param == "avx":
+        if not cpu.has(cpu.AVX):
+            pytest.skip("the CPU has no AVX")
+        return Runner(wat2wasm(module_wat()))
+    with cpu.masked(cpu.AVX):
+        return Runner(wat2wasm(module_wat()))
 
 
 def test_every_simple_simd_operator_is_covered():

@@ -13,7 +13,7 @@ from ..isa.x64 import sse
 from ..wasm import opcodes as op
 from ..wasm.types import I32
 from .context import K_CMP, K_CONST
-from .simd_common import ONES, binop, binop_swapped, check_cpu, op_const, push, splat_bits, vreg
+from .simd_common import ONES, binop, binop_swapped, check_cpu, op3, op_const, push, splat_bits, vreg
 
 FD = op.FD_BASE
 
@@ -163,8 +163,7 @@ def visit_i8x16_shr_s(c, imm):
     x = vreg(c)
     a = c.a
     lo = c.alloc_xmm()
-    a.movaps(lo, x)
-    a.sse(sx.PUNPCKLBW, lo, lo)
+    op3(c, sx.PUNPCKLBW, lo, x, x)
     a.sse(sx.PUNPCKHBW, x, x)
     _shift(c, lo, sx.PSRAW_I, sx.PSRAW, cnt)
     _shift(c, x, sx.PSRAW_I, sx.PSRAW, cnt)

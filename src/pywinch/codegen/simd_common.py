@@ -9,15 +9,18 @@ on an older CPU rather than emit instructions that would fault.
 
 Packed SSE instructions with a memory operand need 16-byte alignment: only
 constant-pool operands (always aligned) are used that way; other operands are
-loaded into registers with unaligned moves.
+loaded into registers with unaligned moves.  With AVX the VEX forms are used
+where they save an instruction: three operands (no copy before a destructive
+operation) and unaligned memory operands (a v128 local read in place).
 """
 
 from __future__ import annotations
 
 from ..errors import UnsupportedError
 from ..isa.x64 import cpu
+from ..isa.x64.simd import VEX_IDS
 from ..wasm.types import V128
-from .context import K_CONST, K_REG
+from .context import K_CONST, K_LOCAL, K_REG
 
 ONES = (1 << 128) - 1
 
@@ -37,6 +40,7 @@ def check_cpu(c):
     ok = mc.__dict__.get("simd_cpu_ok")
     if ok is None:
         ok = mc.simd_cpu_ok = cpu.has(cpu.SSSE3) and cpu.has(cpu.SSE41)
+        mc.simd_avx = cpu.has(cpu.AVX)
     if not ok:
         raise UnsupportedError("SIMD (v128) instructions without SSSE3 and SSE4.1 are not supported yet")
 
@@ -69,6 +73,8 @@ def apply(c, op, dst, e):
         c.free |= 1 << e[2]
     elif k == K_CONST:
         c.a.sse_m(op, dst, c.cc.RIP, c.a.const_u128(e[2]))
+    elif k == K_LOCAL and c.mc.simd_avx and id(op) in VEX_IDS:
+        c.a.vex_m(op, dst, dst, c.fp, c.local_disp(e[2]))
     else:
         r = c.to_reg(e)
         c.a.sse(op, dst, r)
@@ -91,6 +97,31 @@ def binop_swapped(c, op):
     e = c.pop_operand()
     apply(c, op, b, e)
     push(c, b)
+
+
+def op3(c, op, dst, src1, src2, imm=None):
+    """``dst = src1 op src2`` (a copy then the SSE form, or one VEX instruction)."""
+    a = c.a
+    if c.mc.simd_avx:
+        a.vex(op, dst, src1, src2, imm)
+        return
+    if dst != src1:
+        a.movaps(dst, src1)
+    if imm is None:
+        a.sse(op, dst, src2)
+    else:
+        a.sse_imm(op, dst, src2, imm)
+
+
+def op3_const(c, op, dst, src1, bits):
+    """``dst = src1 op <constant bits>``."""
+    a = c.a
+    if c.mc.simd_avx:
+        a.vex_m(op, dst, src1, c.cc.RIP, a.const_u128(bits))
+        return
+    if dst != src1:
+        a.movaps(dst, src1)
+    a.sse_m(op, dst, c.cc.RIP, a.const_u128(bits))
 
 
 def copy(c, src):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..isa.x64 import simd as sx
 from ..isa.x64 import sse
 from ..wasm import opcodes as op
-from .simd_common import ONES, binop, binop_swapped, check_cpu, copy, op_const, push, splat_bits, vreg
+from .simd_common import ONES, binop, binop_swapped, check_cpu, op3, op_const, push, splat_bits, vreg
 
 FD = op.FD_BASE
 
@@ -54,12 +54,11 @@ def _make_min(mn, cmp, orp, andn, psrl, nan_shift):
         b = vreg(c)
         x = vreg(c)
         a = c.a
-        t = copy(c, x)
-        a.sse(mn, t, b)             # t = min(a, b)
+        t = c.alloc_xmm()
+        op3(c, mn, t, x, b)         # t = min(a, b)
         a.sse(mn, b, x)             # b = min(b, a)
         a.sse(orp, b, t)
-        a.movaps(t, b)
-        a.sse_imm(cmp, t, b, sse.CMP_UNORD)
+        op3(c, cmp, t, b, b, sse.CMP_UNORD)
         a.sse(orp, b, t)            # NaN lanes: all ones
         a.sse_shift_imm(psrl, t, nan_shift)
         a.sse(andn, t, b)           # clear the payload below the quiet bit
@@ -77,14 +76,13 @@ def _make_max(mx, cmp, xorp, orp, sub, andn, psrl, nan_shift):
         b = vreg(c)
         x = vreg(c)
         a = c.a
-        t = copy(c, x)
-        a.sse(mx, t, b)             # t = max(a, b)
+        t = c.alloc_xmm()
+        op3(c, mx, t, x, b)         # t = max(a, b)
         a.sse(mx, b, x)             # b = max(b, a)
         a.sse(xorp, b, t)           # b = the differing bits
         a.sse(orp, t, b)
         a.sse(sub, t, b)
-        a.movaps(b, t)
-        a.sse_imm(cmp, b, t, sse.CMP_UNORD)
+        op3(c, cmp, b, t, t, sse.CMP_UNORD)
         a.sse_shift_imm(psrl, b, nan_shift)
         a.sse(andn, b, t)
         c.free |= 1 << x | 1 << t
@@ -103,8 +101,7 @@ def visit_trunc_sat_f32_s(c, imm):
     x = vreg(c)
     t = c.alloc_xmm()
     a = c.a
-    a.movaps(t, x)
-    a.sse_imm(sse.CMPPS, t, t, sse.CMP_EQ)   # t = not-NaN lanes
+    op3(c, sse.CMPPS, t, x, x, sse.CMP_EQ)   # t = not-NaN lanes
     a.sse(sse.ANDPS, x, t)                   # NaN -> 0
     a.sse(sse.PXOR, t, x)                    # sign bit of t: x >= 0
     a.sse(sx.CVTTPS2DQ, x, x)                # out of range -> 0x80000000
@@ -162,8 +159,7 @@ def visit_trunc_sat_f64_s_zero(c, imm):
     x = vreg(c)
     t = c.alloc_xmm()
     a = c.a
-    a.movaps(t, x)
-    a.sse_imm(sse.CMPPD, t, t, sse.CMP_EQ)   # not-NaN lanes
+    op3(c, sse.CMPPD, t, x, x, sse.CMP_EQ)   # not-NaN lanes
     op_const(c, sse.ANDPD, t, splat_bits(0x41DFFFFFFFC00000, 64))   # 2147483647.0 there, else 0
     a.sse(sse.MINPD, x, t)                   # clamp high; NaN -> 0 (minpd returns t)
     a.sse(sx.CVTTPD2DQ, x, x)                # low out of range -> INT_MIN; upper lanes 0

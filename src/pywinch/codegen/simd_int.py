@@ -12,7 +12,7 @@ from ..isa.x64 import cpu
 from ..isa.x64 import simd as sx
 from ..isa.x64 import sse
 from ..wasm import opcodes as op
-from .simd_common import ONES, binop, binop_swapped, check_cpu, copy, op_const, push, splat_bits, vreg
+from .simd_common import ONES, binop, binop_swapped, check_cpu, copy, op3, op3_const, op_const, push, splat_bits, vreg
 
 FD = op.FD_BASE
 
@@ -80,10 +80,8 @@ def _gt_s64(c, x, y):
     # else the signed compare of the high halves.  Then broadcast the high dwords.
     eq = c.alloc_xmm()
     d = c.alloc_xmm()
-    a.movaps(eq, x)
-    a.sse(sse.PCMPEQD, eq, y)
-    a.movaps(d, y)
-    a.sse(sse.PSUBQ, d, x)
+    op3(c, sse.PCMPEQD, eq, x, y)
+    op3(c, sse.PSUBQ, d, y, x)
     a.sse(sse.PAND, d, eq)
     a.sse(sx.PCMPGTD, x, y)
     a.sse(sse.POR, x, d)
@@ -170,8 +168,7 @@ def visit_q15mulr(c, imm):
     a = c.a
     a.sse(sx.PMULHRSW, x, b)
     # 0x8000 * 0x8000 overflows to 0x8000: those lanes must saturate to 0x7fff.
-    a.movaps(b, x)
-    op_const(c, sse.PCMPEQW, b, splat_bits(0x8000, 16))
+    op3_const(c, sse.PCMPEQW, b, x, splat_bits(0x8000, 16))
     a.sse(sse.PXOR, x, b)
     c.free |= 1 << b
     push(c, x)
@@ -204,9 +201,9 @@ def _make_extmul32(high, mulh):
         check_cpu(c)
         b = vreg(c)
         x = vreg(c)
-        lo = copy(c, x)
+        lo = c.alloc_xmm()
         a = c.a
-        a.sse(sx.PMULLW, lo, b)
+        op3(c, sx.PMULLW, lo, x, b)
         a.sse(mulh, x, b)
         a.sse(sx.PUNPCKHWD if high else sx.PUNPCKLWD, lo, x)
         c.free |= 1 << b | 1 << x
