@@ -14,6 +14,10 @@ MODULES = [
     '(module (import "m" "f" (func $i (param i32))) (global (export "g") (import "m" "g") i32)'
     ' (func (export "a") (export "b") (param i32)) (export "c" (func $i)))',
     '(module (memory (export "m") (import "a" "b") 1 2) (table (import "a" "t") 1 funcref))',
+    # definitions after top-level imports of the same kind: indices count the imports
+    '(module (import "a" "g" (global i32)) (import "a" "t" (table 1 funcref)) (import "a" "m" (memory 1))'
+    ' (global (export "g") i32 (i32.const 1)) (table (export "t") 1 funcref) (table funcref (elem $f))'
+    ' (memory (export "m") 1) (func $f (export "f")))',
     # implicit types: reuse, append order, block types with params and several results
     "(module (type (func (param i32))) (func (param i32)) (func (result i32 i64) (i32.const 0) (i64.const 0))"
     " (func (block (param) (result i32 i32) (i32.const 0) (i32.const 1)) drop drop)"

@@ -382,16 +382,14 @@ class ModuleCompiler:
         dclose = self.match[d]
         self.field_end(dclose + 1, close, "import")
         kind = toks[d + 1]
-        ident, j = self.opt_id(d + 2)
-        self._import_desc(e, kind, head, j, dclose, ident)
+        self._import_desc(e, kind, head, self.opt_id(d + 2)[1], dclose)
 
-    def _import_desc(self, e, kind: str, head: bytes, j: int, end: int, ident) -> None:
+    def _import_desc(self, e, kind: str, head: bytes, j: int, end: int) -> None:
         if kind == "func":
             tidx, pnames, j = self.typeuse(j, end, True)
             self.field_end(j, end, "imported function")
             e.imports += head + b"\x00" + u32(tidx)
-            self.names.locals_of(e.func_idx, pnames)
-            e.func_idx += 1
+            self.names.locals_of(e.index["func"], pnames)
         elif kind == "table":
             lim, j = self.limits(j, "table")
             rt, j = self.reftype(j)
@@ -405,16 +403,28 @@ class ModuleCompiler:
             gt, j = self.globaltype(j)
             self.field_end(j, end, "imported global")
             e.imports += head + b"\x03" + gt
+        e.index[kind] += 1
         e.n_imports += 1
 
-    def _emit_func(self, e, i: int, close: int) -> None:
-        ident, j = self.opt_id(i + 2)
-        fidx = e.func_idx
-        j = self._exports(e, j, 0, fidx)
+    def _definition(self, e, kind: str, i: int, close: int):
+        """The head shared by func, table, memory and global fields: the
+        optional id, inline exports, then either an inline import (emitted
+        here; returns None) or a definition: ``(its index, its first token)``.
+        Imports and definitions of a kind share one index space."""
+        idx = e.index[kind]
+        j = self._exports(e, self.opt_id(i + 2)[1], _IMPORT_KIND[kind], idx)
         head, j = self._inline_import(j)
         if head is not None:
-            self._import_desc(e, "func", head, j, close, ident)
+            self._import_desc(e, kind, head, j, close)
+            return None
+        e.index[kind] = idx + 1
+        return idx, j
+
+    def _emit_func(self, e, i: int, close: int) -> None:
+        d = self._definition(e, "func", i, close)
+        if d is None:
             return
+        fidx, j = d
         tidx, pnames, j = self.typeuse(j, close, True)
         local_names: dict[str, int] = {}
         for k, nm in enumerate(pnames):
@@ -464,18 +474,13 @@ class ModuleCompiler:
         e.funcs += u32(tidx)
         e.n_funcs += 1
         e.code += uleb(len(body)) + body
-        e.func_idx += 1
 
     def _emit_table(self, e, i: int, close: int) -> None:
         toks = self.toks
-        ident, j = self.opt_id(i + 2)
-        tidx = e.table_idx
-        e.table_idx += 1
-        j = self._exports(e, j, 1, tidx)
-        head, j = self._inline_import(j)
-        if head is not None:
-            self._import_desc(e, "table", head, j, close, ident)
+        d = self._definition(e, "table", i, close)
+        if d is None:
             return
+        tidx, j = d
         t = toks[j]
         if t in REFTYPES or t == "(":
             rt, j = self.reftype(j)
@@ -499,14 +504,10 @@ class ModuleCompiler:
 
     def _emit_memory(self, e, i: int, close: int) -> None:
         toks = self.toks
-        ident, j = self.opt_id(i + 2)
-        midx = e.mem_idx
-        e.mem_idx += 1
-        j = self._exports(e, j, 2, midx)
-        head, j = self._inline_import(j)
-        if head is not None:
-            self._import_desc(e, "memory", head, j, close, ident)
+        d = self._definition(e, "memory", i, close)
+        if d is None:
             return
+        _, j = d
         if toks[j] == "(" and toks[j + 1] == "data":
             c = self.match[j]
             data = bytearray()
@@ -525,14 +526,10 @@ class ModuleCompiler:
         e.n_mems += 1
 
     def _emit_global(self, e, i: int, close: int) -> None:
-        ident, j = self.opt_id(i + 2)
-        gidx = e.global_idx
-        e.global_idx += 1
-        j = self._exports(e, j, 3, gidx)
-        head, j = self._inline_import(j)
-        if head is not None:
-            self._import_desc(e, "global", head, j, close, ident)
+        d = self._definition(e, "global", i, close)
+        if d is None:
             return
+        _, j = d
         gt, j = self.globaltype(j)
         e.globals += gt + self.const_expr(j, close)
         e.n_globals += 1
@@ -708,7 +705,8 @@ class _Sections:
         self.datas = bytearray()
         self.n_imports = self.n_funcs = self.n_tables = self.n_mems = self.n_globals = 0
         self.n_exports = self.n_elems = self.n_datas = 0
-        self.func_idx = self.table_idx = self.mem_idx = self.global_idx = 0
+        # The next index of each kind: imports come first, then definitions.
+        self.index = dict.fromkeys(_IMPORT_KIND, 0)
         self.start = None
 
     def finish(self, m: ModuleCompiler) -> bytes:
