@@ -153,3 +153,19 @@ def test_bit_count_fallbacks_without_lzcnt_tzcnt_popcnt():
         assert h.call("clz64", s) == 64 - v.bit_length()
         assert h.call("ctz64", s) == (64 if v == 0 else (v & -v).bit_length() - 1)
         assert h.call("pop64", s) == bin(v).count("1")
+
+
+def test_results_area_of_a_call_without_parameters():
+    # Regression: a call with no parameters but several results still needs its
+    # outgoing area (the results beyond the first land there), else they overwrite
+    # the caller's value-stack slots.
+    h = Harness("""(module
+      (global $g (mut i64) (i64.const 0))
+      (func $three (result i32 i32 i64) (i32.const 1) (i32.const 2) (i64.const -7))
+      (func (export "f") (result i64)
+        (call $three)
+        (global.set $g)
+        (i64.extend_i32_u (i32.sub))
+        (global.get $g)
+        (i64.mul)))""")
+    assert h.call("f") == ((1 - 2) % (1 << 32)) * -7

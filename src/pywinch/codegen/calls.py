@@ -28,8 +28,9 @@ def _store_args(c, sig):
         for i in range(n):
             store_value(stack[first + i], first + i, sp, offs[i])
         del stack[first:]
-        if sig.area_size > c.max_out:
-            c.max_out = sig.area_size
+    # The area holds the results beyond the first too (even with no parameters).
+    if sig.area_size > c.max_out:
+        c.max_out = sig.area_size
     if c.free != c.all_free or c.flags_live:
         c.spill_regs()
 

@@ -246,7 +246,7 @@ class ModuleCompiler:
             if c.reachable:
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
-                if code == 0x20 and inline_get:
+                if code == 0x20 and inline_get and c.tee is None:
                     # local.get (a quarter of all operators): a lazy reference, no code.
                     stack.append((K_LOCAL, ltypes[imm], imm))
                     continue

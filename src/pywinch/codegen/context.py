@@ -112,7 +112,7 @@ class FuncCompiler:
         "mc", "a", "abi", "cc", "stack", "frames", "free", "local_types", "nparams", "local_base",
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
-        "fp", "scratch", "vmctx", "fuel_pending", "fuel_on", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free",
+        "fp", "scratch", "vmctx", "fuel_pending", "fuel_on", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free", "tee",
         "sstride", "zero_area",
     )
 
@@ -137,6 +137,9 @@ class FuncCompiler:
             free |= 1 << r
         self.free = free
         self.all_free = free        # the mask when no register holds a value
+        # (local, stack index, entry) after a local.tee left the value in a register:
+        # while that very entry is still at that index, a local.get copies the register.
+        self.tee = None
         self.local_types = list(functype.params) + list(declared_locals)
         self.nparams = len(functype.params)
         self.local_base = -16

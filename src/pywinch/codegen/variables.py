@@ -31,6 +31,22 @@ def visit_f64_const(c, imm):
 
 
 def visit_local_get(c, idx):
+    tee = c.tee
+    if tee is not None and tee[0] == idx:
+        stack = c.stack
+        i = tee[1]
+        if i < len(stack) and stack[i] is tee[2]:
+            # The local's value is still in the register its local.tee left it in.
+            t = tee[2][1]
+            src = tee[2][2]
+            if src >= 16:
+                r = c.alloc_xmm()
+                c.a.movaps(r, src)
+            else:
+                r = c.alloc_gpr()
+                c.a.mov_rr(8, r, src)
+            stack.append((K_REG, t, r))
+            return
     c.stack.append((K_LOCAL, c.local_types[idx], idx))
 
 
@@ -46,6 +62,9 @@ def _store_local(c, idx, keep):
     # Membership is a C-level scan: only walk the stack when a reference exists.
     if (K_LOCAL, t, idx) in stack or (K_LOCAL, _TWIN.get(t), idx) in stack:
         c.spill_local_refs(idx)
+    tee = c.tee
+    if tee is not None and tee[0] == idx:
+        c.tee = None
     e = stack[-1]
     disp = c.ldisp[idx]
     k = e[0]
@@ -57,7 +76,9 @@ def _store_local(c, idx, keep):
         c.a.store(TSIZE[t], e[2], c.fp, disp)
         if not keep:
             stack.pop()
-            c.free_reg(e[2])
+            c.free |= 1 << e[2]
+        elif TSIZE[t] <= 8:
+            c.tee = (idx, len(stack) - 1, e)
         return
     if k == K_CONST or not keep:
         stack.pop()
@@ -68,7 +89,10 @@ def _store_local(c, idx, keep):
     # keep a K_MEM/K_LOCAL/K_CMP value: load it once, store it, keep the register.
     r = c.pop_reg()
     c.a.store(TSIZE[t], r, c.fp, disp)
-    c.stack.append((K_REG, t, r))
+    e = (K_REG, t, r)
+    stack.append(e)
+    if TSIZE[t] <= 8:
+        c.tee = (idx, len(stack) - 1, e)
 
 
 def visit_local_set(c, idx):
