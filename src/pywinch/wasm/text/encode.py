@@ -1,29 +1,9 @@
-"""Small binary writers shared by the text compiler (LEB128, vectors, names)."""
+"""Small binary writers shared by the text compiler: LEB128 (wasm/leb128.py's,
+small values precomputed), names, sections."""
 
 from __future__ import annotations
 
-
-def uleb(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def sleb(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if (v == 0 and not b & 0x40) or (v == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
+from ..leb128 import encode_s as sleb, encode_u32 as uleb
 
 
 # Most indices and constants are small: their encodings are precomputed.
@@ -53,5 +33,10 @@ def name(b: bytes) -> bytes:
 
 
 def section(sid: int, count: int, body: bytes | bytearray) -> bytes:
-    payload = u32(count) + bytes(body)
+    """A section holding a vector of ``count`` items encoded in ``body``."""
+    return raw_section(sid, u32(count) + bytes(body))
+
+
+def raw_section(sid: int, payload: bytes) -> bytes:
+    """A section around ``payload`` as it is (start, data count, custom)."""
     return bytes([sid]) + uleb(len(payload)) + payload

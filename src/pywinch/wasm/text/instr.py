@@ -35,9 +35,9 @@ _PLAIN, _FBLOCK, _FIF, _FTHEN, _FELSE, _UBLOCK, _UIF = range(7)
 
 HEAPTYPES = {"func": 0x70, "extern": 0x6F}
 
+# Lane count and lane width of each v128 shape.
 _SHAPES = {
-    "i8x16": (16, 8, "B"), "i16x8": (8, 16, "H"), "i32x4": (4, 32, "I"), "i64x2": (2, 64, "Q"),
-    "f32x4": (4, 32, "f"), "f64x2": (2, 64, "d"),
+    "i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32), "f64x2": (2, 64),
 }
 
 
@@ -48,7 +48,7 @@ def v128_lanes(mod, i: int, end: int) -> tuple[int, int]:
     info = _SHAPES.get(shape)
     if info is None:
         raise mod.err("expected a v128 shape (i8x16, i16x8, i32x4, i64x2, f32x4, f64x2)", i)
-    count, bits, _ = info
+    count, bits = info
     i += 1
     value = 0
     for lane in range(count):
@@ -301,8 +301,6 @@ def _immediates(mod, code: int, i: int, end: int, local_names, labels, out: byte
     if kind == op.FUNC:
         out += enc
         out += u32(mod.index("func", i))
-        if code == 0xD2:
-            mod.note_ref_func(i)
         return i + 1
     if kind == op.LABEL:
         out += enc
@@ -347,8 +345,6 @@ def _immediates(mod, code: int, i: int, end: int, local_names, labels, out: byte
         out += enc
         out += u32(mem)
         return i
-    if kind == op.SELECT_T:
-        return i   # never reached: plain "select" carries no immediate in the table
     if kind == op.REFTYPE:
         ht = HEAPTYPES.get(toks[i])
         if ht is None:
@@ -432,7 +428,7 @@ def _memarg(mod, code: int, i: int, end: int, out: bytearray, lane: bool) -> int
     align = 1 << NATURAL_ALIGN[code]
     if t.startswith("offset="):
         try:
-            offset = parse_uint(t[7:], 64 if mod.memory64(mem) else 32)
+            offset = parse_uint(t[7:], 32)      # memory64 is not supported
         except ValueError as e:
             raise mod.err(str(e), i) from None
         i += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from ...errors import WatError
-from .encode import u32, uleb, name as enc_name, section
+from .encode import u32, uleb, name as enc_name, raw_section, section, sleb
 from .instr import compile_instrs
 from .lexer import Source, decode_utf8, string_bytes, tokenize
 from .names import NameSection
@@ -132,12 +132,6 @@ class ModuleCompiler:
             return idx
         return self.uint(i, f"{_SPACE_WORDS[space]} index")
 
-    def memory64(self, mem: int) -> bool:
-        return False
-
-    def note_ref_func(self, i: int) -> None:
-        pass
-
     def field_end(self, i: int, close: int, what: str) -> None:
         if i != close:
             raise self.err(f"unexpected {self.toks[i]!r} in {what}", i)
@@ -230,7 +224,7 @@ class ModuleCompiler:
             return j
         if toks[j + 1] == "type":
             idx, _, k = self.typeuse(j, end, False)
-            out += _sleb33(idx)
+            out += sleb(idx)
             return k
         params, pnames, results, k = self._params_results(j, end, False)
         if not params:
@@ -239,9 +233,9 @@ class ModuleCompiler:
             elif len(results) == 1:
                 out.append(results[0])
             else:
-                out += _sleb33(self.type_of((b"", bytes(results))))
+                out += sleb(self.type_of((b"", bytes(results))))
         else:
-            out += _sleb33(self.type_of((bytes(params), bytes(results))))
+            out += sleb(self.type_of((bytes(params), bytes(results))))
         return k
 
     def limits(self, j: int, what: str) -> tuple[bytes, int]:
@@ -679,17 +673,6 @@ class ModuleCompiler:
         e.n_datas += 1
 
 
-def _sleb33(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v == 0 and not b & 0x40:
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
-
-
 class _Sections:
     """Section bodies being filled while the fields are emitted."""
 
@@ -722,21 +705,18 @@ class _Sections:
             if n:
                 out += section(sid, n, body)
         if self.start is not None:
-            s = u32(self.start)
-            out += bytes([8]) + uleb(len(s)) + s
+            out += raw_section(8, u32(self.start))
         if self.n_elems:
             out += section(9, self.n_elems, self.elems)
         if m.needs_datacount:
-            s = u32(self.n_datas)
-            out += bytes([12]) + uleb(len(s)) + s
+            out += raw_section(12, u32(self.n_datas))
         if self.n_funcs:
             out += section(10, self.n_funcs, self.code)
         if self.n_datas:
             out += section(11, self.n_datas, self.datas)
         names = m.names.encode()
         if names:
-            payload = enc_name(b"name") + names
-            out += b"\x00" + uleb(len(payload)) + payload
+            out += raw_section(0, enc_name(b"name") + names)
         return bytes(out)
 
 
