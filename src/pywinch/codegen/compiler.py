@@ -246,10 +246,12 @@ class ModuleCompiler:
             if c.reachable:
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
-                if code == 0x20 and inline_get and c.tee is None:
-                    # local.get (a quarter of all operators): a lazy reference, no code.
-                    stack.append((K_LOCAL, ltypes[imm], imm))
-                    continue
+                if code == 0x20 and inline_get:
+                    tee = c.tee
+                    if tee is None or tee[0] != imm:
+                        # local.get (a quarter of all operators): a lazy reference, no code.
+                        stack.append((K_LOCAL, ltypes[imm], imm))
+                        continue
                 c.offset = off
                 table[code](c, imm)
             elif code in _BLOCK_OPENERS:
