@@ -44,8 +44,19 @@ def _body(name, sig):
     return f"(v128.store (i32.const 0) ({name} {args}))"
 
 
+CONST_OPERAND = "(v128.const i32x4 0x80000001 0x7fc00000 0xffff0000 0x00ff7f80)"
+
+
 def module_wat():
     funcs = [f'(func (export "{n}") {_body(n, s)})' for n, s in OPS]
+    # Binary operators with a local ("L/") or a constant ("K/") as first operand and
+    # a register as second (the commuted forms read the first from memory).
+    for n, s in OPS:
+        if s == "vv:v":
+            funcs.append(f'(func (export "L/{n}") (local v128) (local.set 0 (v128.load (i32.const 16))) '
+                         f'(v128.store (i32.const 0) ({n} (local.get 0) (v128.load (i32.const 32)))))')
+            funcs.append(f'(func (export "K/{n}") '
+                         f'(v128.store (i32.const 0) ({n} {CONST_OPERAND} (v128.load (i32.const 32)))))')
     return "(module (memory (export \"mem\") 1) " + " ".join(funcs) + ")"
 
 
@@ -148,6 +159,19 @@ def test_operator_matches_wasmtime(runner, name, sig):
             inputs.append((n & 0xFFFFFFFF).to_bytes(4, "little"))
         got, want = runner.run(name, inputs, 4 if sig == "v:i" else 16)
         assert _same(name, got, want), f"{name}{[x.hex() for x in inputs]}: pywinch {got.hex()}, wasmtime {want.hex()}"
+
+
+BINARY = [n for n, s in OPS if s == "vv:v"]
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_memory_first_operand_matches_wasmtime(runner, name):
+    rng = random.Random("LK" + name)
+    for it in range(20):
+        inputs = vectors(rng, 2)
+        for variant in ("L/", "K/"):
+            got, want = runner.run(variant + name, inputs, 16)
+            assert _same(name, got, want), f"{variant}{name}{[x.hex() for x in inputs]}: {got.hex()} != {want.hex()}"
 
 
 def test_i64x2_compares_without_sse42():

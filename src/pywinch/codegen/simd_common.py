@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from ..errors import UnsupportedError
 from ..isa.x64 import cpu
+from ..isa.x64 import simd as sx
+from ..isa.x64 import sse
 from ..isa.x64.simd import VEX_IDS
 from ..wasm.types import V128
 from .context import K_CONST, K_LOCAL, K_REG
@@ -81,9 +83,25 @@ def apply(c, op, dst, e):
         c.free |= 1 << r
 
 
+# Operations whose operands commute (float min/max do not: NaN and -0 order).
+_COMMUTATIVE = frozenset(id(o) for o in (
+    sse.PAND, sse.POR, sse.PXOR, sse.ANDPS, sse.ORPS, sse.XORPS, sse.ANDPD, sse.ORPD, sse.XORPD,
+    sse.PADDB, sse.PADDW, sse.PADDD, sse.PADDQ, sse.PCMPEQB, sse.PCMPEQW, sse.PCMPEQD, sse.PCMPEQQ,
+    sse.ADDPS, sse.ADDPD, sse.MULPS, sse.MULPD,
+    sx.PADDSB, sx.PADDSW, sx.PADDUSB, sx.PADDUSW, sx.PMULLW, sx.PMULLD, sx.PMULHW, sx.PMULHUW, sx.PMULUDQ,
+    sx.PMULDQ, sx.PMADDWD, sx.PMULHRSW, sx.PMINSB, sx.PMINSW, sx.PMINSD, sx.PMINUB, sx.PMINUW, sx.PMINUD,
+    sx.PMAXSB, sx.PMAXSW, sx.PMAXSD, sx.PMAXUB, sx.PMAXUW, sx.PMAXUD, sx.PAVGB, sx.PAVGW))
+
+
 def binop(c, op):
-    """``a op b`` with the result in a's register."""
+    """``a op b`` with the result in a's register (or in b's, when the operation
+    commutes and only b is in a register: a is then read from memory)."""
     check_cpu(c)
+    stack = c.stack
+    if (id(op) in _COMMUTATIVE and stack[-1][0] == K_REG and (stack[-2][0] == K_CONST or (
+            stack[-2][0] == K_LOCAL and c.mc.simd_avx))):
+        binop_swapped(c, op)
+        return
     e = c.pop_operand()
     dst = c.pop_reg()
     apply(c, op, dst, e)
