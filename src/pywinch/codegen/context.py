@@ -35,6 +35,12 @@ Frame layout (rbp-relative)::
     [rbp - 16 - 8*j]      declared local j (zeroed by the prologue)
     [rbp - S - 8*k]       value-stack slot k  (S = 16 + 8*num_declared_locals)
     [rsp .. rsp+out)      outgoing area of calls (largest of the function)
+
+A function that may hold a v128 (``wide``) differs: v128 parameters and
+locals take 16-byte slots aligned to 16 (``abi.WasmSig``, ``ldisp``), and
+value-stack slot k is the 16 bytes at ``[rbp - S - 16*k]`` (S a multiple of
+16 below the locals); ``sstride`` is the slot size, ``zero_area`` what the
+prologue zeroes.
 """
 
 from __future__ import annotations
