@@ -9,7 +9,8 @@ hostile input (mutated modules, pywinch alone).
 Failing cases (mismatch, foreign exception, crash, hang; for hostile input also
 accept/reject disagreements with Wasmtime) are saved with a description under
 --out (default fuzz-out/).  Exit status 1 if any case failed.  Case i of seed S is
-reproducible alone: --seed S --start i --count 1.
+reproducible alone: --seed S --start i --count 1; --rerun DIR re-runs every case saved
+in DIR (after a fix).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ sys.path[0] = str(ROOT / "tests")
 from fuzz import difffuzz, hostile  # noqa: E402
 
 
+def _merge(a: dict, b: dict) -> dict:
+    for k, v in b.items():
+        if isinstance(v, (int, float)):
+            a[k] = a.get(k, 0) + v
+        elif isinstance(v, list):
+            a[k] = a.get(k, []) + v
+        elif isinstance(v, dict):
+            for r, n in v.items():
+                a[k][r] = a[k].get(r, 0) + n
+    return a
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=1000)
@@ -38,6 +51,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="fuzz-out", help="where failing cases are saved")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--quiet", "-q", action="store_true")
+    ap.add_argument("--rerun", metavar="DIR", help="re-run the differential cases saved in DIR "
+                    "(case-SEED-INDEX.wasm), e.g. after a fix")
     args = ap.parse_args(argv)
 
     last = [0.0]
@@ -54,13 +69,28 @@ def main(argv=None) -> int:
         fig = hostile.hostile_fuzz(args.count, seed=args.seed, jobs=args.jobs, out_dir=args.out,
                                    timeout=args.timeout, progress=progress)
         bad = fig["error"] + fig["crash"] + fig["hang"] + fig["disagree"]
+    elif args.rerun:
+        import re
+        found = sorted({(int(m.group(1)), int(m.group(2))) for p in pathlib.Path(args.rerun).glob("case-*.wasm")
+                        if (m := re.fullmatch(r"case-(\d+)-(\d+)\.wasm", p.name))})
+        fig = None
+        for seed in sorted({s for s, _ in found}):
+            part = difffuzz.fuzz(0, seed=seed, jobs=args.jobs, out_dir=args.out, timeout=args.timeout,
+                                 indices=[i for s, i in found if s == seed])
+            fig = part if fig is None else _merge(fig, part)
+        if fig is None:
+            print(f"no saved cases in {args.rerun}")
+            return 0
+        bad = sum(fig[k] for k in difffuzz.FAILURES)
+        args.count = fig["cases"]
     else:
         fig = difffuzz.fuzz(args.count, seed=args.seed, jobs=args.jobs, start=args.start, out_dir=args.out,
                             timeout=args.timeout, progress=progress)
         bad = sum(fig[k] for k in difffuzz.FAILURES)
     failures = fig.pop("failures")
     reasons = fig.pop("unsupported_reasons", {})
-    print(f"{'hostile' if args.hostile else 'differential'} fuzz: seed {args.seed}, {fig['cases']} cases "
+    what = "hostile" if args.hostile else "re-run" if args.rerun else "differential"
+    print(f"{what} fuzz: seed {args.seed}, {fig['cases']} cases "
           f"in {fig['seconds']} s")
     for k, v in fig.items():
         if k not in ("cases", "seconds"):

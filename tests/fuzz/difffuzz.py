@@ -405,7 +405,7 @@ FAILURES = ("mismatch", "error", "crash", "hang")
 
 
 def fuzz(count: int, seed: int = 0, jobs: int = 1, start: int = 0, out_dir: str | None = None,
-         timeout: float = TIMEOUT, progress=None) -> dict:
+         timeout: float = TIMEOUT, progress=None, indices=None) -> dict:
     """Run ``count`` differential cases; return the figures (and the failures, saved under
     ``out_dir`` as case-<seed>-<index>.wasm with a .txt describing the failure)."""
     exe = wasm_tools_exe()
@@ -414,7 +414,9 @@ def fuzz(count: int, seed: int = 0, jobs: int = 1, start: int = 0, out_dir: str 
     figures = {"cases": 0, "agree": 0, "unsupported": 0, "skipped": 0, "no_module": 0, "ref_hang": 0, "stack_limit": 0, "nan_payload": 0,
                "mismatch": 0, "error": 0, "crash": 0, "hang": 0, "calls": 0, "traps": 0,
                "unsupported_reasons": {}, "failures": []}
-    reqs = ({"kind": "diff", "exe": exe, "seed": seed, "index": i} for i in range(start, start + count))
+    if indices is None:
+        indices = range(start, start + count)
+    reqs = ({"kind": "diff", "exe": exe, "seed": seed, "index": i} for i in indices)
     t0 = time.monotonic()
     for req, reply in run_requests(reqs, jobs=jobs, timeout=timeout):
         v = reply["verdict"]
