@@ -248,3 +248,44 @@ def test_v128_host_function_roundtrip():
     h = pw.Func(s, ft, lambda v, k: [v, k | (k << 96)])
     x = pw.Instance(s, pw.Module(s.engine, wat), [h]).exports(s)
     assert x["f"](s, 1 | (2 << 96)) == 4 | (5 << 96)
+
+
+def test_v128_in_call_indirect_select_br_table_and_loop_params():
+    wat = """(module
+      (type $vv (func (param v128 v128) (result v128)))
+      (table 2 funcref)
+      (elem (i32.const 0) $add $sub)
+      (func $add (type $vv) (i32x4.add (local.get 0) (local.get 1)))
+      (func $sub (type $vv) (i32x4.sub (local.get 0) (local.get 1)))
+      (func (export "ind") (param i32 v128 v128) (result v128)
+        (call_indirect (type $vv) (local.get 1) (local.get 2) (local.get 0)))
+      (func (export "sel") (param i32) (result v128)
+        (select (v128.const i32x4 1 2 3 4) (v128.const i32x4 5 6 7 8) (local.get 0)))
+      (func (export "sel2") (param v128 v128 i32) (result v128)
+        (select (result v128) (local.get 0) (local.get 1) (v128.any_true (local.get 0))))
+      (func (export "brt") (param i32) (result v128)
+        (block (result v128)
+          (block (result v128)
+            (br_table 0 1 (v128.const i64x2 11 12) (local.get 0)))
+          (i64x2.add (v128.const i64x2 100 100))))
+      (func (export "loop") (param i32) (result v128)
+        (v128.const i32x4 0 0 0 0)
+        (loop (param v128) (result v128)
+          (i32x4.add (v128.const i32x4 1 2 3 4))
+          (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if 0))))"""
+    s = pw.Store(pw.Engine())
+    x = pw.Instance(s, pw.Module(s.engine, wat), []).exports(s)
+
+    def i32x4(*v):
+        return sum((k & 0xFFFFFFFF) << (32 * i) for i, k in enumerate(v))
+    a, b = i32x4(5, 7, 0, 0), i32x4(2, 3, 0, 0)
+    assert x["ind"](s, 0, a, b) == i32x4(7, 10, 0, 0)
+    assert x["ind"](s, 1, a, b) == i32x4(3, 4, 0, 0)
+    assert x["sel"](s, 1) == i32x4(1, 2, 3, 4) and x["sel"](s, 0) == i32x4(5, 6, 7, 8)
+    assert x["sel2"](s, 0, 9, 0) == 9 and x["sel2"](s, 4, 9, 0) == 4
+    assert x["brt"](s, 0) == 111 | (112 << 64)
+    assert x["brt"](s, 1) == x["brt"](s, 7) == 11 | (12 << 64)
+    assert x["loop"](s, 3) == i32x4(3, 6, 9, 12)
+    with pytest.raises(pw.Trap):
+        x["ind"](s, 2, a, b)
