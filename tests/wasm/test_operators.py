@@ -62,6 +62,22 @@ def test_stream_malformed(code, msg):
         list(m.operators(m.codes[0]))
 
 
+@pytest.mark.parametrize("code", [b"\x20\x80", b"\x41\x80", b"\x28\x00\x80", b"\x28\x80"])
+def test_multibyte_immediate_past_the_body_is_never_yielded(code):
+    # The LEB128 reads on into the next body's size byte: the instruction ends
+    # past its body, so it is malformed, never handed to the validator (which
+    # would call local 256 or memory 0 unknown).
+    entry = u(1 + len(code)) + b"\x00" + code
+    data = module(section(1, vec([functype()])), section(3, vec([u(0), u(0)])),
+                  section(10, u(2) + entry + b"\x02\x00\x0b"))
+    m = decode_module(data)
+    seen = []
+    with pytest.raises(MalformedError, match="section size mismatch"):
+        for item in m.operators(m.codes[0]):
+            seen.append(item)
+    assert seen == []
+
+
 def run(data: bytes):
     m = decode_module(data)
     ctx = check_module(m)

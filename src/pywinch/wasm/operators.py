@@ -226,8 +226,8 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     v, pos = read_u32(data, pos, end)
                 else:
                     pos += 1
-                    if pos > body_end:
-                        raise _Body()
+                if pos > body_end:
+                    raise _Body()
                 yield code, v, off
             elif k == 1:
                 yield code, None, off
@@ -237,10 +237,10 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     v, pos = read_s32(data, pos, end)
                 else:
                     pos += 1
-                    if pos > body_end:
-                        raise _Body()
                     if v & 0x40:
                         v -= 0x80
+                if pos > body_end:
+                    raise _Body()
                 yield code, v, off
             elif k == 3:
                 a = data[pos]
@@ -253,8 +253,8 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     o, pos = read_u32(data, pos, end)
                 else:
                     pos += 1
-                    if pos > body_end:
-                        raise _Body()
+                if pos > body_end:
+                    raise _Body()
                 yield code, (a, o, 0), off
             elif k == 4:
                 yield code, None, off
