@@ -50,7 +50,14 @@ def _make_binop(t, alu_op, commutative, fold):
         elif commutative and ea[0] == K_CONST:
             ea, eb = eb, ea
         a = c.a
-        ra = ea[2] if ea[0] == K_REG else c.to_reg(ea)
+        k = ea[0]
+        if k == K_REG:
+            ra = ea[2]
+        elif k == K_LOCAL:
+            ra = c.alloc_gpr()
+            a.load(size, ra, c.fp, c.ldisp[ea[2]])
+        else:
+            ra = c.to_reg(ea)
         k = eb[0]
         if k == K_CONST and fits_simm32(eb[2], t):
             if alu_op == XOR and eb[2] == MASK[t]:
