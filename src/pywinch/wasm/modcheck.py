@@ -18,6 +18,9 @@ from .types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, F32
 _GLOBAL_GET = 0x23
 _REF_NULL = 0xD0
 _REF_FUNC = 0xD2
+# The bound on limits and the specification's words when it is exceeded.
+_TABLE_BOUND = (0xFFFFFFFF, "table size must be at most 2^32-1")
+_MEMORY_BOUND = (MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
 _CONST_TYPES = {0x41: I32, 0x42: I64, 0x43: F32, 0x44: F64, op.FD_BASE + 0x0C: V128}
 
 
@@ -57,18 +60,17 @@ def check_module(module: Module) -> ModuleContext:
             if imp.type >= ntypes:
                 raise InvalidError(f"unknown type {imp.type}", imp.offset)
         elif imp.kind == EXTERN_TABLE:
-            _check_limits(imp.type.limits, 0xFFFFFFFF, "table size must be at most 2^32-1", imp.offset)
+            _check_limits(imp.type.limits, *_TABLE_BOUND, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
-            _check_limits(imp.type.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)",
-                          imp.offset)
+            _check_limits(imp.type.limits, *_MEMORY_BOUND, imp.offset)
     for t in module.funcs:
         if t >= ntypes:
             raise InvalidError(f"unknown type {t}", 0)
     ctx.funcs = [types[t] for t in module.func_types]
     for t in module.tables:
-        _check_limits(t.limits, 0xFFFFFFFF, "table size must be at most 2^32-1", 0)
+        _check_limits(t.limits, *_TABLE_BOUND, 0)
     for m in module.memories:
-        _check_limits(m.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", 0)
+        _check_limits(m.limits, *_MEMORY_BOUND, 0)
     if len(module.memory_types) > 1:
         raise InvalidError("multiple memories", 0)
 
