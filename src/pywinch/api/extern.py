@@ -5,13 +5,12 @@ from __future__ import annotations
 import ctypes
 from typing import Any, Optional
 
-from ..errors import TypeCheckError, WasmError
-from ..runtime import values as rv
+from ..errors import WasmError
 from ..runtime.globals import RuntimeGlobal
 from ..runtime.memory import LinearMemory, WASM_PAGE
 from ..runtime.table import RuntimeTable
 from .types import GlobalType, Limits, MemoryType, TableType, ValType
-from .values import Val, from_raw, to_raw
+from .values import from_raw, to_raw
 
 
 def _store_of(store):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable
 
 from ..errors import LinkError, WasmError
-from .extern import Global, Memory, Table, unwrap_extern
+from .extern import Global, Memory, Table
 from .func import Func
 from .instance import Instance
 from .types import FuncType

@@ -9,7 +9,7 @@ from typing import Union
 from ..compiled import CompiledModule
 from ..errors import MalformedError, WasmError
 from ..wasm.binary import decode_module
-from ..wasm.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
+from ..wasm.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_TABLE
 from ..wasm.validate import validate_module
 from . import compiler
 from .engine import Engine

@@ -9,6 +9,9 @@ import weakref
 from .. import vmoffsets as vo
 from ..errors import TypeCheckError
 from . import sysmem
+from .globals import RuntimeGlobal
+from .table import RuntimeTable
+from .values import EXTERNREF
 
 _Q_STACK_LIMIT = vo.LIMITS_STACK_LIMIT >> 3
 _Q_ENTRY_SP = vo.LIMITS_ENTRY_SP >> 3
@@ -168,9 +171,6 @@ class StoreState:
         self.extern_gc_at = max(EXTERN_GC_MIN, 2 * len(externs))
 
     def _extern_roots(self):
-        from .globals import RuntimeGlobal
-        from .table import RuntimeTable
-        from .values import EXTERNREF
         seen = set()
         objs = [o for inst in self.instances for o in (*inst.tables, *inst.globals)] + list(self.keep)
         for o in objs:
