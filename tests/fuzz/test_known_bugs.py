@@ -1,5 +1,6 @@
-"""Defects found while fuzzing and sandbox-testing that are listed in .agents/BUGS.md.
-These tests fail until the defect is fixed (see BUGS.md for the owner)."""
+"""Defects found while fuzzing and sandbox-testing, listed in .agents/BUGS.md.
+A test here fails while its defect is open (BUGS.md names the owner); fixed ones
+stay as regression tests.  Crash-prone cases run in a subprocess."""
 
 from __future__ import annotations
 
@@ -30,19 +31,21 @@ def fuel_used(lib, body: str) -> int:
 
 
 def test_fuel_consumption_matches_wasmtime():
-    """BUGS.md #1: Wasmtime charges one unit for a function's closing `end`
-    (the implicit return); pywinch does not, so every call costs one less."""
+    """BUGS.md #1 (fixed in 78346dd): Wasmtime charges one unit for a function's closing
+    `end` (the implicit return); pywinch did not, so every call cost one less."""
     ours = {k: fuel_used(pywinch, b) for k, b in FUEL_BODIES.items()}
     theirs = {k: fuel_used(wasmtime, b) for k, b in FUEL_BODIES.items()}
     assert ours == theirs
 
 
 SMALL_STACK = textwrap.dedent(r"""
-    import threading, pywinch as w
-    threading.stack_size(256 * 1024)          # smaller than max_wasm_stack (512 KiB)
+    import sys, threading, pywinch as w
+    threading.stack_size(256 * 1024)          # smaller than max_wasm_stack
     out = []
     def run():
-        s = w.Store(w.Engine())
+        c = w.Config()
+        c.max_wasm_stack = int(sys.argv[1])
+        s = w.Store(w.Engine(c))
         ex = w.Instance(s, w.Module(s.engine, '(module (func $f (export "f") (call $f)))'), []).exports(s)
         try:
             ex["f"](s)
@@ -53,8 +56,10 @@ SMALL_STACK = textwrap.dedent(r"""
 """)
 
 
-def test_recursion_on_a_thread_with_a_small_stack_traps():
-    """BUGS.md #2: the stack limit is entry sp - 512 KiB whatever the thread's real stack,
-    so on a 256 KiB thread deep recursion runs off the stack: SIGSEGV, the process dies."""
-    r = subprocess.run([sys.executable, "-c", SMALL_STACK], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("max_stack", [512 * 1024, 4 << 20])
+def test_recursion_on_a_thread_with_a_small_stack_traps(max_stack):
+    """BUGS.md #2 (fixed in b9f04f4): the stack limit was entry sp - 512 KiB whatever the
+    thread's real stack, so on a 256 KiB thread deep recursion ran off the stack: SIGSEGV."""
+    r = subprocess.run([sys.executable, "-c", SMALL_STACK, str(max_stack)], capture_output=True, text=True,
+                       timeout=60)
     assert r.returncode == 0 and "call stack exhausted" in r.stdout, f"exit status {r.returncode}: {r.stderr[-500:]}"

@@ -78,6 +78,17 @@ def test_start_function_recursion(store):
             pywinch.Instance(store, module, [])
 
 
+def test_max_wasm_stack_is_honoured():
+    depths = []
+    for size in (64 * 1024, 256 * 1024, 1024 * 1024):
+        cfg = pywinch.Config()
+        cfg.max_wasm_stack = size
+        store = pywinch.Store(pywinch.Engine(cfg))
+        ex = setup(store)
+        depths.append(depth_of(store, ex, "plain"))
+    assert 3.5 < depths[1] / depths[0] < 4.5 and 3.5 < depths[2] / depths[1] < 4.5, depths
+
+
 def test_recursion_on_threads():
     """Each thread gets its own limit from its own entry: two threads at once, own stores."""
     threading.stack_size(8 << 20)
