@@ -332,10 +332,22 @@ class FuncCompiler:
             self.free |= 1 << r
 
     def _store_v128(self, k, v, idx, base, disp):
-        """A v128 not in a register, copied in two 8-byte halves through the
-        scratch GPR (no XMM allocation, so spilling loops may call it)."""
+        """A v128 not in a register: through a free XMM register (one 16-byte
+        store, so a later 16-byte load of it is store-forwarded), else in two
+        8-byte halves through the scratch GPR.  Never spills, so spilling loops
+        may call it."""
         a = self.a
         sc = self.scratch
+        if k == K_CONST or base != self.fp or disp != (self.local_disp(v) if k == K_LOCAL else self.slot_disp(idx)):
+            r = self._try_alloc_other(True)
+            if r is not None:
+                if k == K_CONST:
+                    a.load_fconst(16, r, v)
+                else:
+                    a.load(16, r, self.fp, self.local_disp(v) if k == K_LOCAL else self.slot_disp(idx))
+                a.store(16, r, base, disp)
+                self.free |= 1 << r
+                return
         if base == sc:
             # The address is in the scratch register (an imported global): go
             # through an XMM register instead (not reached from spilling loops).
