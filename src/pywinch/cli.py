@@ -186,6 +186,8 @@ def _compile(engine, data: bytes, path: str, cache):
 
 def _check_magic(data: bytes, path: str) -> None:
     """Binary junk is reported as such, not as a text-format syntax error."""
+    if data[:4] == b"\0asm" and data[4:6] == b"\x0d\x00" and data[6:8] == b"\x01\x00":
+        raise CliError(f"{path}: a WebAssembly component, not a core module: components are not supported yet")
     if data[:4] != b"\0asm" and (path.endswith(".wasm") or b"\0" in data[:4096]):
         raise CliError(f"{path}: not a WebAssembly module (no \\0asm magic number, and not text)")
 

@@ -130,6 +130,7 @@ def test_directory_instead_of_a_module(cli, tmp_path):
     (b"MZ\x90\x00 not wasm at all", "not a WebAssembly module"),
     (b"\0asm\x01\0\0\0\x01\x05", "(at offset"),                 # truncated section
     (b"\0asm\x02\0\0\0", "version"),
+    (b"\0asm\x0d\0\x01\0", "a WebAssembly component, not a core module"),
     (b"(module (func (result i32) i64.const 0))", "type mismatch"),     # invalid
     (b"(module (func", "1:"),                                   # WAT syntax, with line:column
 ])
