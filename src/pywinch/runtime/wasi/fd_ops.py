@@ -79,10 +79,12 @@ class FdOps:
         u32_set(mem, nread_ptr, n)
         return 0
 
-    def fd_pread(self, mem, fd, iovs, iovs_len, offset, nread_ptr):
-        entry = self.fds.get(fd, C.RIGHT_FD_READ | C.RIGHT_FD_SEEK)
+    def _positioned(self, mem, fd, right, iovs, iovs_len, offset, n_ptr):
+        """The checks fd_pread and fd_pwrite share, in the order that decides
+        which errno a bad call gets: ``(host_fd, buffers, offset)``."""
+        entry = self.fds.get(fd, right | C.RIGHT_FD_SEEK)
         bufs = iovecs(mem, iovs, iovs_len)
-        check(mem, nread_ptr, 4)
+        check(mem, n_ptr, 4)
         offset &= U64
         if offset >> 63:
             raise WasiErrno(C.EINVAL)
@@ -90,7 +92,11 @@ class FdOps:
             raise WasiErrno(C.EBADF)
         if entry.stream or entry.host_fd is None:
             raise WasiErrno(C.ESPIPE)
-        n = os.preadv(entry.host_fd, bufs, offset) if bufs else 0
+        return entry.host_fd, bufs, offset
+
+    def fd_pread(self, mem, fd, iovs, iovs_len, offset, nread_ptr):
+        host_fd, bufs, offset = self._positioned(mem, fd, C.RIGHT_FD_READ, iovs, iovs_len, offset, nread_ptr)
+        n = os.preadv(host_fd, bufs, offset) if bufs else 0
         u32_set(mem, nread_ptr, n)
         return 0
 
@@ -124,19 +130,10 @@ class FdOps:
         return 0
 
     def fd_pwrite(self, mem, fd, iovs, iovs_len, offset, nwritten_ptr):
-        entry = self.fds.get(fd, C.RIGHT_FD_WRITE | C.RIGHT_FD_SEEK)
-        bufs = iovecs(mem, iovs, iovs_len)
-        check(mem, nwritten_ptr, 4)
-        offset &= U64
-        if offset >> 63:
-            raise WasiErrno(C.EINVAL)
-        if entry.is_dir:
-            raise WasiErrno(C.EBADF)
-        if entry.stream or entry.host_fd is None:
-            raise WasiErrno(C.ESPIPE)
+        host_fd, bufs, offset = self._positioned(mem, fd, C.RIGHT_FD_WRITE, iovs, iovs_len, offset, nwritten_ptr)
         # On an append-mode fd the host appends whatever the offset (Linux
         # pwrite with O_APPEND); Wasmtime accepts the call the same way.
-        n = os.pwritev(entry.host_fd, bufs, offset) if bufs else 0
+        n = os.pwritev(host_fd, bufs, offset) if bufs else 0
         u32_set(mem, nwritten_ptr, n)
         return 0
 
