@@ -162,6 +162,25 @@ def test_operator_matches_wasmtime(runner, name, sig):
 
 
 BINARY = [n for n, s in OPS if s == "vv:v"]
+UNARY = [n for n, s in OPS if s == "v:v"]
+
+
+def test_operators_under_register_pressure_match_wasmtime():
+    """Fifteen live v128 values below each operator: its temporaries come from spills."""
+    live = "(v128.load (i32.const 48)) " * 15
+    drops = "drop " * 15
+    funcs = [f'(func (export "{n}") {live} {_body(n, s)} {drops})' for n, s in OPS if s in ("v:v", "vv:v", "vi:v")]
+    r = Runner(wat2wasm("(module (memory (export \"mem\") 1) " + " ".join(funcs) + ")"))
+    rng = random.Random(7)
+    for n, s in OPS:
+        if s not in ("v:v", "vv:v", "vi:v"):
+            continue
+        for _ in range(4):
+            inputs = vectors(rng, 3 if s != "vi:v" else 1)
+            if s == "vi:v":
+                inputs += [rng.randrange(1 << 32).to_bytes(4, "little") + bytes(12), bytes(16)]
+            got, want = r.run(n, inputs, 16)
+            assert _same(n, got, want), (n, [x.hex() for x in inputs], got.hex(), want.hex())
 
 
 @pytest.mark.parametrize("name", BINARY)

@@ -162,15 +162,13 @@ def visit_i64x2_mul(c, imm):
 
 
 def visit_q15mulr(c, imm):
-    check_cpu(c)
-    b = vreg(c)
-    x = vreg(c)
-    a = c.a
-    a.sse(sx.PMULHRSW, x, b)
+    binop(c, sx.PMULHRSW)
+    x = c.stack.pop()[2]        # owned again: allocating the temporary cannot spill it
     # 0x8000 * 0x8000 overflows to 0x8000: those lanes must saturate to 0x7fff.
-    op3_const(c, sse.PCMPEQW, b, x, splat_bits(0x8000, 16))
-    a.sse(sse.PXOR, x, b)
-    c.free |= 1 << b
+    t = c.alloc_xmm()
+    op3_const(c, sse.PCMPEQW, t, x, splat_bits(0x8000, 16))
+    c.a.sse(sse.PXOR, x, t)
+    c.free |= 1 << t
     push(c, x)
 
 
