@@ -57,57 +57,60 @@ def _configure(config, run: Run, io_dir: str) -> tuple[str, str]:
     return out, err
 
 
-class WasmtimeEngine:
-    name = "wasmtime"
+class _ApiEngine:
+    """Runs a command through an API with wasmtime-py's names (``api`` is the
+    ``wasmtime`` or the ``pywinch`` package): the same steps for both."""
 
-    def __init__(self):
-        import wasmtime
-        self.wt = wasmtime
-        self.engine = wasmtime.Engine()
-
-    @functools.lru_cache(maxsize=None)
-    def module(self, path: str):
-        return self.wt.Module.from_file(self.engine, path)
+    api = None
+    engine = None
 
     def run(self, run: Run) -> RunResult:
-        wt = self.wt
+        api = self.api
         with tempfile.TemporaryDirectory(prefix="wasi-io-") as io_dir:
-            config = wt.WasiConfig()
+            config = api.WasiConfig()
             out, err = _configure(config, run, io_dir)
-            store = wt.Store(self.engine)
+            store = api.Store(self.engine)
             store.set_wasi(config)
-            linker = wt.Linker(self.engine)
+            linker = api.Linker(self.engine)
             linker.define_wasi()
             instance = linker.instantiate(store, self.module(str(run.wasm)))
             code = 0
             try:
                 instance.exports(store)["_start"](store)
-            except wt.ExitTrap as e:
+            except api.ExitTrap as e:
                 code = e.code
             del instance, store, linker
-            return RunResult(code, pathlib.Path(out).read_bytes(), pathlib.Path(err).read_bytes())
+            return _result(code, out, err)
 
 
-class HybridEngine:
+def _result(code: int, out: str, err: str) -> RunResult:
+    return RunResult(code, pathlib.Path(out).read_bytes(), pathlib.Path(err).read_bytes())
+
+
+class WasmtimeEngine(_ApiEngine):
+    name = "wasmtime"
+
+    def __init__(self):
+        import wasmtime
+        self.api = wasmtime
+        self.engine = wasmtime.Engine()
+
+    @functools.lru_cache(maxsize=None)
+    def module(self, path: str):
+        return self.api.Module.from_file(self.engine, path)
+
+
+class HybridEngine(WasmtimeEngine):
     """Wasmtime runs the code, pywinch's WASI implementation serves the
     imports: tests pywinch's WASI on real programs independently of
     pywinch's compiler and runtime."""
 
     name = "wasmtime+pywinch-wasi"
 
-    def __init__(self):
-        import wasmtime
-        self.wt = wasmtime
-        self.engine = wasmtime.Engine()
-
-    @functools.lru_cache(maxsize=None)
-    def module(self, path: str):
-        return self.wt.Module.from_file(self.engine, path)
-
     def _define(self, linker, ctx):
         import ctypes
         from pywinch.runtime.wasi import MODULE
-        wt = self.wt
+        wt = self.api
         kinds = {0x7F: wt.ValType.i32(), 0x7E: wt.ValType.i64()}
 
         def bind(fn):
@@ -128,7 +131,7 @@ class HybridEngine:
     def run(self, run: Run) -> RunResult:
         import pywinch
         from pywinch.runtime.wasi import WasiConfig, WasiCtx
-        wt = self.wt
+        wt = self.api
         with tempfile.TemporaryDirectory(prefix="wasi-io-") as io_dir:
             config = WasiConfig()
             out, err = _configure(config, run, io_dir)
@@ -143,38 +146,20 @@ class HybridEngine:
                 except pywinch.ExitTrap as e:
                     code = e.code
                 del instance, store, linker
-            return RunResult(code, pathlib.Path(out).read_bytes(), pathlib.Path(err).read_bytes())
+            return _result(code, out, err)
 
 
-class PywinchEngine:
+class PywinchEngine(_ApiEngine):
     name = "pywinch"
 
     def __init__(self):
         import pywinch
-        self.pw = pywinch
+        self.api = pywinch
         self.engine = pywinch.Engine()
 
     @functools.lru_cache(maxsize=None)
     def module(self, path: str):
-        return self.pw.Module(self.engine, pathlib.Path(path).read_bytes())
-
-    def run(self, run: Run) -> RunResult:
-        pw = self.pw
-        with tempfile.TemporaryDirectory(prefix="wasi-io-") as io_dir:
-            config = pw.WasiConfig()
-            out, err = _configure(config, run, io_dir)
-            store = pw.Store(self.engine)
-            store.set_wasi(config)
-            linker = pw.Linker(self.engine)
-            linker.define_wasi()
-            instance = linker.instantiate(store, self.module(str(run.wasm)))
-            code = 0
-            try:
-                instance.exports(store)["_start"](store)
-            except pw.ExitTrap as e:
-                code = e.code
-            del instance, store, linker
-            return RunResult(code, pathlib.Path(out).read_bytes(), pathlib.Path(err).read_bytes())
+        return self.api.Module(self.engine, pathlib.Path(path).read_bytes())
 
 
 def pywinch_skip_reason() -> str | None:
