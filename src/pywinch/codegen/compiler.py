@@ -215,11 +215,11 @@ class ModuleCompiler:
         body = module.codes[defined_index]
         ft = self.ctx.funcs[func_index]
         declared = body.local_types
-        # 16-byte value-stack slots only where a v128 may appear: a 0xFD (SIMD
-        # prefix) or 0x7B (v128 block/select type) byte in the body is a cheap
-        # over-approximation, v128 in a signature or global type a sure sign.
-        wide = (self.has_v128 or V128 in declared or module.data.find(b"\xfd", body.start, body.end) >= 0
-                or module.data.find(b"\x7b", body.start, body.end) >= 0)
+        # 16-byte value-stack slots only where a v128 may appear.  A v128 comes
+        # from a SIMD operator (a 0xFD prefix byte in the body: a cheap
+        # over-approximation), a local, or a signature or global type (then a
+        # block or select may carry it too).
+        wide = self.has_v128 or V128 in declared or module.data.find(b"\xfd", body.start, body.end) >= 0
         v = FuncValidator(self.ctx, func_index, declared)
         c = FuncCompiler(self, func_index, ft, declared, v, origin, wide)
         c.offset = body.start
