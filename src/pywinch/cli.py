@@ -533,7 +533,7 @@ def _explore(args) -> int:
     progress = _progress_for(args.module)
     try:
         html = render_file(data, os.path.basename(args.module), functions=args.function or None,
-                           hex_only=args.hex, progress=progress)
+                           hex_only=args.hex, progress=progress, limit=None if args.all else args.limit)
     except WasmError as e:
         raise CliError(f"{args.module}: {_one_line(e)}") from None
     finally:
@@ -553,6 +553,11 @@ def _add_explore(sub) -> None:
     p.add_argument("-f", "--function", action="append", metavar="NAME|INDEX",
                    help="only this function (repeatable)")
     p.add_argument("--hex", action="store_true", help="show machine code as bytes, without disassembling")
+    p.add_argument("--limit", type=_non_negative_int, default=200, metavar="N",
+                   help="without -f, show at most N functions (default 200, and 256 KiB of their code) in detail; "
+                        "the index lists all")
+    p.add_argument("--all", action="store_true", help="show every function in detail (pages of large "
+                   "programs get very large)")
     p.set_defaults(handler=_guarded(_explore))
 
 

@@ -294,9 +294,18 @@ def _select(m, wanted, func_names: dict) -> list[int]:
     return sorted(set(out))
 
 
+DEFAULT_LIMIT = 200     # functions shown in detail unless asked for by name or --all
+CODE_BUDGET = 256 << 10  # and at most this much of their machine code
+
+
 def render(m, compiled, title: str, functions=None, hex_only: bool = False,
-           compile_ms: float | None = None) -> str:
-    """The page for decoded module ``m`` compiled (with ``opmap=True``) as ``compiled``."""
+           compile_ms: float | None = None, limit: int | None = DEFAULT_LIMIT) -> str:
+    """The page for decoded module ``m`` compiled (with ``opmap=True``) as ``compiled``.
+
+    Without ``functions``, at most ``limit`` functions (None: all) and
+    ``CODE_BUDGET`` bytes of their code are shown in detail, the first ones in
+    module order; the index lists every function.  A page of a large program
+    (all of SQLite: 170 MB of HTML) is no use in a browser."""
     func_names = dict(m.names.functions)
     for x in m.exports:
         if x.kind == EXTERN_FUNC:
@@ -314,10 +323,26 @@ def render(m, compiled, title: str, functions=None, hex_only: bool = False,
     else:
         note = "Machine code is shown as bytes (--hex)."
     selected = _select(m, functions, func_names)
+    detailed = selected
+    if not functions and limit is not None:
+        # In module order, up to ``limit`` functions and CODE_BUDGET bytes of machine code
+        # (a page is ~50 bytes of HTML per byte of code), at least one.
+        detailed, total = [], 0
+        for j in selected:
+            size = compiled.func_ends[j] - compiled.func_offsets[j]
+            if detailed and (len(detailed) >= limit or total + size > CODE_BUDGET):
+                break
+            detailed.append(j)
+            total += size
+        if len(detailed) < len(selected):
+            extra = (f"Showing the first {len(detailed)} of {len(selected)} functions: pick others with "
+                     "-f NAME (repeatable), or show all with --all.")
+            note = f"{note} {extra}" if note else extra
     nimp = m.num_imported_funcs
     starts = {off: (func_names.get(nimp + j) or f"function {nimp + j}", nimp + j)
               for j, off in enumerate(compiled.func_offsets)}
-    views = [function_rows(m, compiled, j, func_names, hex_only, starts) for j in selected]
+    views = [function_rows(m, compiled, j, func_names, hex_only, starts) for j in detailed]
+    shown = {v.index for v in views}
 
     e = html.escape
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
@@ -335,20 +360,23 @@ def render(m, compiled, title: str, functions=None, hex_only: bool = False,
                "Offsets: Wasm module bytes (left), machine-code bytes (right).</p>")
     if note:
         out.append(f'<p class="note">{e(note)}</p>')
-    if len(views) > 1:
+    if len(selected) > 1:
         out.append('<ul class="index">')
-        for v in views:
-            out.append(f'<li><a href="#f{v.index}">{e(v.name or f"function {v.index}")}</a> '
-                       f'<span class="sum">{v.code_size} B</span></li>')
+        for j in selected:
+            fi = nimp + j
+            name = e(func_names.get(fi) or f"function {fi}")
+            size = compiled.func_ends[j] - compiled.func_offsets[j]
+            label = f'<a href="#f{fi}">{name}</a>' if fi in shown else name
+            out.append(f'<li>{label} <span class="sum">{size} B</span></li>')
         out.append("</ul>")
-    shown = {v.index for v in views}
     for v in views:
         _render_function(v, out, shown)
     out.append("</body></html>\n")
     return "\n".join(out)
 
 
-def render_file(data: bytes, title: str, functions=None, hex_only: bool = False, progress=None) -> str:
+def render_file(data: bytes, title: str, functions=None, hex_only: bool = False, progress=None,
+                limit: int | None = DEFAULT_LIMIT) -> str:
     """The page for a module given as binary or text (what ``pywinch explore`` writes).
 
     Compiled with the default engine settings, so the code shown is the code
@@ -365,4 +393,4 @@ def render_file(data: bytes, title: str, functions=None, hex_only: bool = False,
                               epoch=bool(cfg.epoch_interruption or cfg.interruptible), opmap=True,
                               progress=progress)
     ms = (time.perf_counter() - t0) * 1000
-    return render(m, compiled, title, functions, hex_only, ms)
+    return render(m, compiled, title, functions, hex_only, ms, limit)

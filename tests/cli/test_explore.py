@@ -248,3 +248,27 @@ def test_operator_text():
     assert explore.operator_text(op.BY_NAME["call"], 4, m, {4: "f"}) == "call 4 <f>"
     assert explore.operator_text(op.BY_NAME["f32.const"], 0x3FC00000, m, {}) == "f32.const 1.5"
     assert explore.operator_text(op.BY_NAME["ref.null"], 0x70, m, {}) == "ref.null func"
+
+
+def test_large_modules_show_the_first_functions_and_index_all(cli, lib, tmp_path):
+    out = tmp_path / "lim.html"
+    assert cli("explore", lib, "-o", out, "--limit", "2").returncode == 0
+    root = parse(out.read_text())
+    assert list(sections(root)) == ["add", "div"]
+    assert "Showing the first 2 of 7 functions" in next(root.find("p", "note")).text()
+    items = list(next(root.find("ul", "index")).find("li"))
+    assert len(items) == 7
+    assert [a.attrs["href"] for a in next(root.find("ul", "index")).find("a")] == ["#f0", "#f1"]
+    assert cli("explore", lib, "-o", out, "--limit", "2", "--all").returncode == 0
+    assert len(sections(parse(out.read_text()))) == 7
+    # A byte budget too: one function at least, then no more than 256 KiB of code.
+    from pywinch.codegen import compile_module
+    from pywinch.wasm.binary import decode_module
+    m = decode_module(pywinch.wat2wasm(LIB))
+    compiled = compile_module(m, epoch=True, opmap=True)
+    monkey = explore.CODE_BUDGET
+    try:
+        explore.CODE_BUDGET = 1
+        assert list(sections(parse(explore.render(m, compiled, "x")))) == ["add"]
+    finally:
+        explore.CODE_BUDGET = monkey
