@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 
 from .. import opcodes as op
+from ..types import EXTERNREF, FUNCREF
 from .encode import u32, s32_of_bits, s64_of_bits, uleb
 from .numbers import parse_int, parse_uint, parse_f32, parse_f64
 
@@ -33,7 +34,8 @@ _BLOCKISH = {"block": op.BLOCK, "loop": op.LOOP, "if": op.IF}
 # frame kinds
 _PLAIN, _FBLOCK, _FIF, _FTHEN, _FELSE, _UBLOCK, _UIF = range(7)
 
-HEAPTYPES = {"func": 0x70, "extern": 0x6F}
+# The heap types of ``ref.null`` and ``(ref null ...)``: the reference type each stands for.
+HEAPTYPES = {"func": FUNCREF, "extern": EXTERNREF}
 
 # Lane count and lane width of each v128 shape.
 _SHAPES = {

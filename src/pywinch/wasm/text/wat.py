@@ -20,17 +20,16 @@ from __future__ import annotations
 import re
 
 from ...errors import WatError
+from ..types import BY_NAME as VALTYPES, EXTERN_NAMES, EXTERNREF, FUNCREF
 from .encode import u32, uleb, name as enc_name, raw_section, section, sleb
-from .instr import compile_instrs
+from .instr import HEAPTYPES, compile_instrs
 from .lexer import Source, decode_utf8, string_bytes, tokenize
 from .names import NameSection
 from .numbers import parse_uint
 
-VALTYPES = {"i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C, "v128": 0x7B, "funcref": 0x70, "externref": 0x6F}
-REFTYPES = {"funcref": 0x70, "externref": 0x6F}
-_REF_HEAP = {"func": 0x70, "extern": 0x6F}
+REFTYPES = {"funcref": FUNCREF, "externref": EXTERNREF}
 SPACES = ("func", "table", "memory", "global", "type", "elem", "data")
-_IMPORT_KIND = {"func": 0, "table": 1, "memory": 2, "global": 3}
+_IMPORT_KIND = {name: kind for kind, name in enumerate(EXTERN_NAMES)}   # "func" -> 0 ...
 _DEFINABLE = ("func", "table", "memory", "global")
 _PAGE = 65536
 # An identifier glued to a string (``$l"a"``) is a reserved token, not an id.
@@ -118,9 +117,9 @@ class ModuleCompiler:
         if v is not None:
             return v, i + 1
         toks = self.toks
-        if t == "(" and toks[i + 1] == "ref" and toks[i + 2] == "null" and toks[i + 3] in _REF_HEAP \
+        if t == "(" and toks[i + 1] == "ref" and toks[i + 2] == "null" and toks[i + 3] in HEAPTYPES \
                 and toks[i + 4] == ")":
-            return _REF_HEAP[toks[i + 3]], i + 5
+            return HEAPTYPES[toks[i + 3]], i + 5
         raise self.err(f"expected a reference type (funcref or externref), found {t!r}", i)
 
     def index(self, space: str, i: int) -> int:
@@ -592,7 +591,7 @@ class ModuleCompiler:
                 return b"\x02" + u32(table) + offset + b"\x00" + body
             return (b"\x01" if mode == "passive" else b"\x03") + b"\x00" + body
         if mode == "active":
-            if not explicit and rt == 0x70:
+            if not explicit and rt == FUNCREF:
                 return b"\x04" + offset + body
             return b"\x06" + u32(table) + offset + bytes([rt]) + body
         return (b"\x05" if mode == "passive" else b"\x07") + bytes([rt]) + body
@@ -627,14 +626,14 @@ class ModuleCompiler:
         t = toks[j]
         if t == "func":
             payload, count, is_exprs = self._elem_list(j + 1, close, None, True)
-            rt = 0x70
+            rt = FUNCREF
             if is_exprs:
                 raise self.err("expected function indices after 'func'", j + 1)
         elif t in REFTYPES or (t == "(" and toks[j + 1] == "ref"):
             rt, j = self.reftype(j)
             payload, count, is_exprs = self._elem_list(j, close, rt, False)
         elif mode == "active" and not explicit:
-            rt = 0x70
+            rt = FUNCREF
             payload, count, is_exprs = self._elem_list(j, close, None, True)
             if is_exprs:
                 raise self.err("expected function indices", j)
