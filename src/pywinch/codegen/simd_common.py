@@ -56,11 +56,6 @@ def push(c, r):
     c.stack.append((K_REG, V128, r))
 
 
-def const(c, bits):
-    """A constant-pool label holding ``bits`` (use with ``RIP`` as base)."""
-    return c.a.const_u128(bits)
-
-
 def op_const(c, op, dst, bits):
     """``op dst, [rip + const]``."""
     c.a.sse_m(op, dst, c.cc.RIP, c.a.const_u128(bits))

@@ -12,7 +12,7 @@ from ..isa.x64 import sse
 from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64, V128
 from .context import K_CONST
-from .simd_common import check_cpu, const, make, op_const, push, splat_bits, vreg
+from .simd_common import check_cpu, make, op_const, push, splat_bits, vreg
 from .variables import _address
 
 FD = op.FD_BASE
