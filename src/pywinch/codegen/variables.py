@@ -190,6 +190,10 @@ def _address(c, memarg, size):
         # The common case, with cached encodings: defined memory, small offset.
         a.heap_check(addr, end, mbase, mdisp + vo.MEMORY_LENGTH, scratch)
         c.trap_stubs.append((a.jcc_fixup(7), TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))   # ja
+        fast = c.mc.fast_memory.get(mem)
+        if fast is not None and fast[2] >= 0:
+            c.uses_heap = True
+            return fast[2], offset, addr, (addr,)
         a.load_fixed(8, scratch, mbase, mdisp + vo.MEMORY_BASE)
         return scratch, offset, addr, (addr,)
     if end <= 0x7FFFFFFF:
