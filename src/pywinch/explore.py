@@ -156,8 +156,11 @@ def function_rows(m, compiled, j: int, func_names: dict, hex_only: bool = False,
                 tail = addr + len(raw)
                 break
 
-    traps = {pc: (tc, off) for pc, tc, off in compiled.traps if start < pc <= end}
-    calls = {pc: off for pc, off in compiled.pcmap if start < pc <= end}
+    # Trap and call sites are recorded by return address: (start, end] of this function.
+    tr, pm = compiled.traps, compiled.pcmap
+    lo, hi = (start + 1,), (end + 1,)
+    traps = {pc: (tc, off) for pc, tc, off in tr[bisect.bisect_left(tr, lo):bisect.bisect_left(tr, hi)]}
+    calls = dict(pm[bisect.bisect_left(pm, lo):bisect.bisect_left(pm, hi)])
     owned: dict[int, list] = {}
     for addr, raw, text in insns:
         if addr >= tail:

@@ -130,7 +130,8 @@ def _edited_cwasm(tmp_path, **changes) -> pathlib.Path:
 
 def test_cwasm_of_another_version_is_refused(cli, tmp_path):
     p = _edited_cwasm(tmp_path, pywinch="0.0.1")
-    assert_one_line_error(cli("run", "--allow-precompiled", p), contains=f"compiled by pywinch 0.0.1, this is pywinch {pywinch.__version__}")
+    assert_one_line_error(cli("run", "--allow-precompiled", p),
+                          contains=f"compiled by pywinch 0.0.1, this is pywinch {pywinch.__version__}")
 
 
 def test_cwasm_for_missing_cpu_features_is_refused(cli, tmp_path):
