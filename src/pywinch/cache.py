@@ -124,7 +124,12 @@ def loads(engine, data: bytes):
     if missing:
         raise WasmError(f"compiled for CPU features this machine lacks ({', '.join(missing)}): compile it again")
     mine = _settings(engine)
-    for key in ("fuel", "epoch", "features"):
+    if header.get("fuel") != mine["fuel"]:
+        raise WasmError("compiled with fuel checks, for runs with fuel: compile it again without"
+                        if header.get("fuel") else
+                        "compiled without the fuel checks fuel needs: compile it again with fuel "
+                        "(pywinch compile --fuel)")
+    for key in ("epoch", "features"):
         if header.get(key) != mine[key]:
             raise WasmError(f"compiled with other engine settings ({key}): compile it again")
     return Module.deserialize(engine, data[at:])

@@ -486,7 +486,10 @@ def _compile_cmd(args) -> int:
         raise CliError(f"{args.module}: already compiled (a .cwasm file)")
     _check_magic(data, args.module)
     out = args.output or os.path.splitext(args.module)[0] + ".cwasm"
-    engine = Engine()
+    from .api import Config
+    config = Config()
+    config.consume_fuel = bool(args.fuel)
+    engine = Engine(config)
     progress = _progress_for(args.module)
     t0 = time.perf_counter()
     try:
@@ -516,6 +519,7 @@ def _add_compile(sub) -> None:
                        description="Compile a module once; `pywinch run` loads the .cwasm without compiling.")
     p.add_argument("module", help="a .wasm or .wat file")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write (default: the input with .cwasm)")
+    p.add_argument("--fuel", action="store_true", help="with fuel checks, for `pywinch run --fuel N`")
     p.add_argument("--no-cache", action="store_true", help="do not also store the result in the compile cache")
     p.set_defaults(handler=_guarded(_compile_cmd))
 

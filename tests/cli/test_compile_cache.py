@@ -322,3 +322,16 @@ def test_cache_entries_of_another_user_are_not_trusted(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "getuid", lambda: os.stat(c.path).st_uid + 1)
     c.get_module(engine, HELLO.read_bytes())
     assert c.last in ("miss", "off")           # compiled again, the foreign entry never loaded
+
+
+def test_compile_with_fuel_for_run_with_fuel(cli, tmp_path):
+    plain, fueled = tmp_path / "plain.cwasm", tmp_path / "fuel.cwasm"
+    assert cli("compile", HELLO, "-o", plain).returncode == 0
+    assert cli("compile", "--fuel", HELLO, "-o", fueled).returncode == 0
+    assert_one_line_error(cli("run", "--allow-precompiled", "--fuel", "1000000", plain),
+                          contains="compile it again with fuel (pywinch compile --fuel)")
+    assert_one_line_error(cli("run", "--allow-precompiled", fueled), contains="compiled with fuel checks")
+    r = cli("run", "--allow-precompiled", "--fuel", "1000000", fueled)
+    assert (r.returncode, r.stdout) == (0, b"Hello, world!\n")
+    r = cli("run", "--allow-precompiled", "--fuel", "100", fueled)
+    assert r.returncode == 134 and b"all fuel consumed" in r.stderr

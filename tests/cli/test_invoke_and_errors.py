@@ -298,3 +298,13 @@ def test_closed_stdout(cli, tmp_path):
     r = subprocess.run(base + ["--invoke", "one", str(lib)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        env=cli.env(), preexec_fn=lambda: __import__("os").close(1))
     assert_one_line_error(r, contains="stdout is closed")
+
+
+def test_console_script(cli):
+    import shutil
+    import subprocess
+    exe = shutil.which("pywinch")
+    if exe is None:
+        pytest.skip("the pywinch console script is not installed (pip install -e .)")
+    r = subprocess.run([exe, "run", str(PROGRAMS / "exit_code.wasm"), "9"], capture_output=True, env=cli.env())
+    assert (r.returncode, r.stdout) == (9, b"exiting with 9\n")
