@@ -208,11 +208,13 @@ class Cache:
             except WasmError:
                 stale = True     # corrupt or foreign: compile again and replace it
         module = compile_module(engine, wasm, progress)
-        stored = self._store(path, dumps(engine, module, wasm))
+        stored = self.put(engine, wasm, dumps(engine, module, wasm))
         self.last = ("stale" if stale else "miss") if stored else "off"
         return module
 
-    def _store(self, path: str, data: bytes) -> bool:
+    def put(self, engine, wasm: bytes, data: bytes) -> bool:
+        """Store ``.cwasm`` bytes made by ``engine`` from ``wasm``; False when the cache is not writable."""
+        path = self.path = self.entry(engine, wasm)
         try:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             write_atomic(path, data)

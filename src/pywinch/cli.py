@@ -508,8 +508,8 @@ def _compile_cmd(args) -> int:
     if not args.no_cache:
         # `run` of the same input then hits the cache.
         cache = cache_mod.Cache()
-        if cache._store(cache.entry(engine, data), blob):
-            _log("cache", f"stored: {cache.entry(engine, data)}")
+        if cache.put(engine, data, blob):
+            _log("cache", f"stored: {cache.path}")
     _log("cache", f"compiled {len(module.compiled.func_offsets)} functions in {elapsed * 1000:.1f} ms")
     return 0
 
