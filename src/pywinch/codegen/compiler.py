@@ -17,10 +17,10 @@ from ..errors import CompileError, TrapCode, UnsupportedError
 from ..isa.x64.asm import link_rel32
 from ..masm import for_host
 from ..wasm import opcodes as op
-from ..wasm.types import V128
+from ..wasm.types import I32, V128
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
-from .context import FRAME_FUNC, K_LOCAL, Frame, FuncCompiler
+from .context import FRAME_FUNC, K_CONST, K_LOCAL, Frame, FuncCompiler
 
 # --- dispatch tables ----------------------------------------------------------------
 
@@ -252,6 +252,9 @@ class ModuleCompiler:
                         # local.get (a quarter of all operators): a lazy reference, no code.
                         stack.append((K_LOCAL, ltypes[imm], imm))
                         continue
+                elif code == 0x41 and inline_get:
+                    stack.append((K_CONST, I32, imm & 0xFFFFFFFF))       # i32.const
+                    continue
                 c.offset = off
                 table[code](c, imm)
             elif code in _BLOCK_OPENERS:

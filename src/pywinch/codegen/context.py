@@ -111,6 +111,18 @@ def imm32_of(v, t):
 fits_simm32 = _fits_simm32
 
 
+def simm32(v, t):
+    """The x86 imm32 operand for constant bits ``v`` of type ``t`` (a size-4 operand
+    takes the unsigned bits as they are), or None when a 64-bit value does not fit."""
+    if TSIZE[t] == 4:
+        return v
+    if v < 0x80000000:
+        return v
+    if v >= 0xFFFFFFFF80000000:
+        return v - (1 << 64)
+    return None
+
+
 class FuncCompiler:
     """The state of compiling one function (one per function; see module docstring)."""
 

@@ -11,7 +11,7 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
-from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of
+from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of, simm32
 
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
 ROL, ROR, SHL, SHR, SAR = 0, 1, 4, 5, 7
@@ -59,13 +59,14 @@ def _make_binop(t, alu_op, commutative, fold):
         else:
             ra = c.to_reg(ea)
         k = eb[0]
-        if k == K_CONST and fits_simm32(eb[2], t):
+        imm = simm32(eb[2], t) if k == K_CONST else None
+        if imm is not None:
             if alu_op == XOR and eb[2] == MASK[t]:
                 a.not_(size, ra)                                   # x ^ -1
             else:
-                a.alu_ri(alu_op, size, ra, imm32_of(eb[2], t))
+                a.alu_ri(alu_op, size, ra, imm)
         elif k == K_LOCAL:
-            a.alu_rm(alu_op, size, ra, c.fp, c.local_disp(eb[2]))
+            a.alu_rm(alu_op, size, ra, c.fp, c.ldisp[eb[2]])
         else:
             rb = c.to_reg(eb)
             a.alu_rr(alu_op, size, ra, rb)
@@ -127,15 +128,16 @@ def _make_compare(t, cc):
             ea, eb = eb, ea
             cond = swapped
         a = c.a
-        if eb[0] == K_CONST and fits_simm32(eb[2], t):
+        imm = simm32(eb[2], t) if eb[0] == K_CONST else None
+        if imm is not None:
             if ea[0] == K_LOCAL:
-                a.alu_mi(CMP, size, imm32_of(eb[2], t), c.fp, c.local_disp(ea[2]))
+                a.alu_mi(CMP, size, imm, c.fp, c.ldisp[ea[2]])
             else:
                 ra = c.to_reg(ea)
-                if eb[2] == 0:
+                if imm == 0:
                     a.test_rr(size, ra, ra)          # same flags as cmp ra, 0
                 else:
-                    a.alu_ri(CMP, size, ra, imm32_of(eb[2], t))
+                    a.alu_ri(CMP, size, ra, imm)
                 c.free |= 1 << ra
         else:
             ra = c.to_reg(ea)
