@@ -28,7 +28,8 @@ from operator import itemgetter
 from ...errors import WatError
 
 _IDCHAR = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
-_STRBODY = r'(?:[^"\\\x00-\x1f\x7f]++|\\(?:[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|[tnr"\'\\]))*+'
+_ESCAPES = r'\\(?:[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|[tnr"\'\\])'
+_STRBODY = r'(?:[^"\\\x00-\x1f\x7f]++|' + _ESCAPES + r')*+'
 
 
 def _block_comment(depth: int) -> str:
@@ -50,6 +51,7 @@ _SCAN = re.compile("(" + _SKIP + ")(?:" + _TOKEN + r"|([\s\S])|\Z)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _COMMENT_EDGE = re.compile(r"\(;|;\)")
 _STRING_RE = re.compile('"' + _STRBODY + '"')
+_VALID_ESCAPE = re.compile(_ESCAPES)
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|(.))", re.S)
 _second = itemgetter(1)
 _PARENS = frozenset("()")
@@ -166,11 +168,7 @@ def _raise_bad_char(src: Source, text: str, at: int):
             if c == '"':
                 break
             if c == "\\":
-                if not _ESCAPE.match(text, i) or text[i + 1] not in "0123456789abcdefABCDEFtnr\"'\\u":
-                    raise src.error("invalid escape sequence in string", i)
-                if text[i + 1] == "u" and not re.match(r"\\u\{[0-9a-fA-F]+\}", text[i:]):
-                    raise src.error("invalid escape sequence in string", i)
-                if text[i + 1] in "0123456789abcdefABCDEF" and not re.match(r"\\[0-9a-fA-F]{2}", text[i:]):
+                if not _VALID_ESCAPE.match(text, i):
                     raise src.error("invalid escape sequence in string", i)
                 i += 2
                 continue

@@ -96,6 +96,10 @@ class ModuleCompiler:
             raise self.err(f"expected a string, found {self.toks[i]!r}", i)
         return b
 
+    def strings(self, i: int, end: int) -> list[bytes]:
+        """The bytes of the tokens ``[i, end)``, each of which must be a string."""
+        return _strings(self.src, self.toks, self.offs, i, end)
+
     def utf8_name(self, i: int) -> bytes:
         b = self.string(i)
         try:
@@ -503,9 +507,7 @@ class ModuleCompiler:
         _, j = d
         if toks[j] == "(" and toks[j + 1] == "data":
             c = self.match[j]
-            data = bytearray()
-            for k in range(j + 2, c):
-                data += self.string(k)
+            data = b"".join(self.strings(j + 2, c))
             self.field_end(c + 1, close, "memory")
             pages = (len(data) + _PAGE - 1) // _PAGE
             e.mems += b"\x01" + u32(pages) + u32(pages)
@@ -655,9 +657,7 @@ class ModuleCompiler:
             j += 1
         if toks[j] == "(":
             offset, j = self._offset(j)
-            data = bytearray()
-            for k in range(j, close):
-                data += self.string(k)
+            data = b"".join(self.strings(j, close))
             if mem:
                 e.datas += b"\x02" + u32(mem) + offset + u32(len(data)) + data
             else:
@@ -665,9 +665,7 @@ class ModuleCompiler:
         else:
             if mem is not None:
                 raise self.err("expected an offset expression", j)
-            data = bytearray()
-            for k in range(j, close):
-                data += self.string(k)
+            data = b"".join(self.strings(j, close))
             e.datas += b"\x01" + u32(len(data)) + data
         e.n_datas += 1
 
@@ -719,6 +717,16 @@ class _Sections:
         return bytes(out)
 
 
+def _strings(src: Source, toks, offs, i: int, end: int) -> list[bytes]:
+    out = []
+    for k in range(i, end):
+        b = string_bytes(toks[k])
+        if b is None:
+            raise src.error(f"expected a string, found {toks[k]!r}", offs[k])
+        out.append(b)
+    return out
+
+
 def compile_module(src: Source, toks, offs, match, start: int, end: int, module_id: str | None = None) -> bytes:
     """Compile module fields in tokens ``[start, end)`` (after ``module $id?``)."""
     return ModuleCompiler(src, toks, offs, match).compile(start, end, module_id)
@@ -752,19 +760,7 @@ def module_from_tokens(src: Source, toks, offs, match, i: int) -> bytes:
         mid = toks[j]
         j += 1
     if toks[j] == "binary":
-        data = bytearray()
-        for k in range(j + 1, close):
-            b = string_bytes(toks[k])
-            if b is None:
-                raise src.error(f"expected a string, found {toks[k]!r}", offs[k])
-            data += b
-        return bytes(data)
+        return b"".join(_strings(src, toks, offs, j + 1, close))
     if toks[j] == "quote":
-        parts = []
-        for k in range(j + 1, close):
-            b = string_bytes(toks[k])
-            if b is None:
-                raise src.error(f"expected a string, found {toks[k]!r}", offs[k])
-            parts.append(b)
-        return wat2wasm(b" ".join(parts))
+        return wat2wasm(b" ".join(_strings(src, toks, offs, j + 1, close)))
     return compile_module(src, toks, offs, match, j, close, mid)
