@@ -248,11 +248,13 @@ def _parse_env(spec: str):
 def _parse_arg(text: str, ty, name: str):
     t = str(ty)
     try:
-        if t in ("i32", "i64"):
-            bits = 32 if t == "i32" else 64
+        if t in ("i32", "i64", "v128"):
+            bits = {"i32": 32, "i64": 64, "v128": 128}[t]
             v = int(text, 16) if text[:2].lower() == "0x" else int(text, 10)
             if not -(1 << (bits - 1)) <= v < (1 << bits):
                 raise ValueError("out of range")
+            if t == "v128":
+                return v & ((1 << 128) - 1)
             return v - (1 << bits) if v >= (1 << (bits - 1)) else v
         if t in ("f32", "f64"):
             return float(text)

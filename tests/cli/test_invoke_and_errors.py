@@ -17,6 +17,8 @@ LIB = """
   (func $deep (param i32) (result i32) local.get 0 i32.const 0 call $divide)
   (func (export "nested") (param i32) (result i32) local.get 0 call $deep)
   (func (export "null") (result funcref) ref.null func)
+  (func (export "lanes") (param v128) (result v128 i32)
+    local.get 0 local.get 0 i32x4.extract_lane 3)
   (memory (export "memory") 1))
 """
 
@@ -41,6 +43,8 @@ def lib(tmp_path):
     ("multi", [], "-1\n1099511627776\n0.5\n"),
     ("nothing", [], ""),
     ("null", [], "<null ref>\n"),
+    ("lanes", ["0x0000000700000000000000000000002a"], f"{(7 << 96) | 42}\n7\n"),
+    ("lanes", ["-1"], f"{(1 << 128) - 1}\n-1\n"),
 ])
 def test_invoke_prints_results_like_wasmtime(cli, lib, name, args, out):
     r = cli("run", "--invoke", name, lib, *args)
