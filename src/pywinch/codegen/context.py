@@ -203,10 +203,6 @@ class FuncCompiler:
             self.max_slot = i
         return -self.slot_base - self.sstride * i
 
-    def need_out(self, size):
-        if size > self.max_out:
-            self.max_out = size
-
     # ------------------------------------------------------------- registers
     def alloc_gpr(self):
         free = self.free
@@ -424,14 +420,6 @@ class FuncCompiler:
         r = self.alloc(e[1])
         self.load_value(e, -1, r)
         return r
-
-    def pop_gpr_or_imm(self):
-        """Pop an integer operand: ``(True, imm32)`` for a constant that fits, else ``(False, reg)``."""
-        e = self.stack[-1]
-        if e[0] == K_CONST and _fits_simm32(e[2], e[1]):
-            self.stack.pop()
-            return True, imm32_of(e[2], e[1])
-        return False, self.pop_reg()
 
     def materialize_cmp(self):
         """Turn a pending comparison (K_CMP, the top entry if any) into 0/1 in a register."""

@@ -167,11 +167,6 @@ def visit_end(c, imm):
     c.reachable = True
 
 
-def visit_end_dead(c, imm):
-    """``end`` reached in unreachable code that belongs to a live frame."""
-    visit_end(c, imm)
-
-
 def emit_return(c):
     """Place the function's results per the Wasm convention and return."""
     results = c.functype.results
