@@ -307,8 +307,10 @@ class Worker:
     def start(self):
         env = dict(os.environ)
         env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
+        # stderr to a file, not a pipe: a chatty worker must not block on a full pipe (a false hang).
+        self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-u", str(HERE / "worker.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                                     stdout=subprocess.PIPE, stderr=self.err, env=env)
         self.stage = ""
 
     def submit(self, request: dict) -> None:
@@ -323,12 +325,13 @@ class Worker:
             self.proc.kill()
         if self.proc:
             self.proc.wait()
-            for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            for f in (self.proc.stdin, self.proc.stdout, self.err):
                 f.close()
 
     def stderr_tail(self) -> str:
         try:
-            return self.proc.stderr.read()[-2000:].decode(errors="replace")
+            self.err.seek(0)
+            return self.err.read()[-2000:].decode(errors="replace")
         except Exception:
             return ""
 

@@ -78,3 +78,12 @@ def test_expose_fuel_keeps_the_module_valid():
     engine = wasmtime.Engine()
     module = wasmtime.Module(engine, wasm)
     assert difffuzz.FUEL_EXPORT in [e.name for e in module.exports]
+
+
+def test_pool_reports_crashes_and_hangs_and_carries_on():
+    reqs = [{"kind": "selftest", "action": a, "n": i}
+            for i, a in enumerate(["ok", "segfault", "ok", "sleep", "ok"])]
+    replies = {r["n"]: reply for r, reply in difffuzz.run_requests(reqs, jobs=1, timeout=3)}
+    assert [replies[i]["verdict"] for i in range(5)] == ["agree", "crash", "agree", "hang", "agree"]
+    assert replies[1]["stage"] == "segfault" and "-11" in replies[1]["detail"]
+    assert replies[3]["stage"] == "sleep"

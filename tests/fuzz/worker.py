@@ -7,6 +7,7 @@ Requests:
   {"kind": "diff", "exe": wasm-tools, "seed": S, "index": i}   a differential case
   {"kind": "file", "path": p, "canon": bool, "arg_seed": n}    a saved module, both engines
   {"kind": "hostile", "seed": S, "index": i, "corpus": [paths]} a mutated module, pywinch only
+  {"kind": "selftest", "action": "segfault" | "sleep" | "ok"}   exercises the pool's detection
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def main() -> None:
     for line in sys.stdin:
         req = json.loads(line)
         try:
+            if req["kind"] == "selftest":          # the pool's crash and hang detection, tested
+                say({"stage": req["action"]})
+                if req["action"] == "segfault":
+                    import ctypes
+                    ctypes.string_at(0)
+                elif req["action"] == "sleep":
+                    import time
+                    time.sleep(3600)
+                say({"verdict": "agree", "detail": ""})
+                continue
             if req["kind"] == "hostile":
                 say({"stage": "hostile"})
                 say(hostile.run_case(req))
