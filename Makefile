@@ -24,6 +24,9 @@ dev: $(VENV)/.dev-installed
 
 demo: $(VENV)/.installed
 	$(PY) -m pywinch.demo
+	@echo "--- a WASI command (C, wasm32-wasi) through 'pywinch run': grep and wc over examples/"
+	$(PY) -m pywinch run --dir examples::/data tests/programs/grep.wasm -n fib /data/demo.c
+	$(PY) -m pywinch run --dir examples::/data tests/programs/wc.wasm /data/demo.c /data/hello_wasi.c
 
 test: dev
 	$(PY) -m pytest -q -p no:cacheprovider
