@@ -63,3 +63,33 @@ def test_max_wasm_stack_scales_the_recursion_depth():
             assert t.code == w.TrapCode.STACK_OVERFLOW
         depths.append(ex["d"].value(store))
     assert depths[0] * 6 < depths[1] < depths[2] / 3, depths
+
+
+def test_a_store_busy_in_another_thread_is_refused():
+    import threading
+    import pywinch as w
+    engine = w.Engine()
+    store = w.Store(engine)
+    i32 = w.ValType.i32()
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def block():
+        started.set()
+        release.wait(10)
+
+    linker = w.Linker(engine)
+    linker.define_func("env", "block", w.FuncType([], []), block)
+    ex = linker.instantiate(store, w.Module(engine, '(module (import "env" "block" (func $b))'
+                                                    ' (func (export "run") call $b)'
+                                                    ' (func (export "one") (result i32) i32.const 1))')).exports(store)
+    t = threading.Thread(target=lambda: ex["run"](store))
+    t.start()
+    started.wait(10)
+    try:
+        ex["one"](store)
+    except w.WasmError as e:
+        seen.append(str(e))
+    release.set()
+    t.join()
+    assert seen and "another thread" in seen[0]
+    assert ex["one"](store) == 1

@@ -22,6 +22,7 @@ import ctypes.util
 import threading
 
 from .. import vmoffsets as vo
+from ..errors import WasmError
 from .code import CodeMemory
 from .entry import GAP
 
@@ -92,8 +93,11 @@ def retarget(state) -> None:
     """Set ``state`` (a StoreState) up for the calling thread (see the module docstring)."""
     tid = threading.get_ident()
     lq = state.lq
-    if lq[_Q_ENTRY_SP] > ENTRY_SENTINEL:
-        return          # Wasm of this store is running (re-entry): keep the current limit
+    if lq[_Q_ENTRY_SP] > ENTRY_SENTINEL and state.tid:
+        # Wasm of this store is running on another thread: entering it here would
+        # share one set of limits between two stacks (a trap could unwind onto the
+        # wrong one).  A store is used by one thread at a time, as in Wasmtime.
+        raise WasmError("the store is in use by another thread (a Store is used by one thread at a time)")
     limit = limit_for_this_thread(state.engine.max_wasm_stack)
     if limit:
         lq[_Q_STACK_LIMIT] = limit
