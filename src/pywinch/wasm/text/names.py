@@ -2,7 +2,8 @@
 
 Written as ``wasm-tools parse`` writes it, with the extended subsections:
 module (0), functions (1), locals (2), labels (3), types (4), tables (5),
-memories (6), globals (7), elements (8), data (9).  Only named entities
+memories (6), globals (7), elements (8), data (9), and the parameter names
+of explicit function types (12).  Only named entities
 appear; the runtime reads it for backtraces.
 """
 
@@ -29,14 +30,11 @@ class NameSection:
         self.maps.setdefault(_SUBSECTION[space], []).append((idx, ident))
 
     def locals_of(self, func: int, names: list) -> None:
-        named = [(k, n) for k, n in enumerate(names) if n is not None]
-        if named:
-            self.locals.append((func, named))
+        """``names``: an identifier or None per local (parameters first)."""
+        _add_named(self.locals, func, names)
 
     def params_of_type(self, type_idx: int, names: list) -> None:
-        named = [(k, n) for k, n in enumerate(names) if n is not None]
-        if named:
-            self.type_params.append((type_idx, named))
+        _add_named(self.type_params, type_idx, names)
 
     def begin_func(self, func: int) -> None:
         self.cur_func = []
@@ -53,7 +51,7 @@ class NameSection:
         out = bytearray()
         if self.module is not None:
             _sub(out, 0, enc_name(self.module[1:].encode()))
-        subs = dict(self.maps)
+        subs = self.maps
         for sid in sorted(set(subs) | {2, 3, 12}):
             if sid == 12:
                 _indirect(out, 12, self.type_params)
@@ -65,6 +63,12 @@ class NameSection:
                 entries = sorted(subs[sid])
                 _sub(out, sid, _name_map(entries))
         return bytes(out)
+
+
+def _add_named(groups: list, idx: int, names: list) -> None:
+    named = [(k, n) for k, n in enumerate(names) if n is not None]
+    if named:
+        groups.append((idx, named))
 
 
 def _name_map(entries) -> bytes:

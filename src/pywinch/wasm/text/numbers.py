@@ -79,15 +79,6 @@ def parse_uint(tok: str, bits: int = 32) -> int:
     return v
 
 
-def is_int_token(tok: str) -> bool:
-    return _INT_RE.fullmatch(tok) is not None
-
-
-def is_uint_token(tok: str) -> bool:
-    c = tok[0]
-    return "0" <= c <= "9" and _INT_RE.fullmatch(tok) is not None
-
-
 # (mantissa bits, exponent bias, exponent bits)
 _F32 = (23, 127, 8)
 _F64 = (52, 1023, 11)
