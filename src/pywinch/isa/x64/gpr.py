@@ -313,13 +313,7 @@ class GprMixin:
             else:
                 self.buf += b"\x80" + _D8[0xC0 | op << 3 | dst] + _D8[imm & 0xFF]
             return
-        # The value the hardware sees, as a signed number of the operand size.
-        if size == 4 and imm > 0x7FFFFFFF:
-            simm = imm - 0x100000000
-        elif size == 2 and imm > 0x7FFF:
-            simm = imm - 0x10000
-        else:
-            simm = imm
+        simm = _signed(size, imm)      # the value the hardware sees (imm8 form when it fits)
         rex = (8 if size == 8 else 0) | dst >> 3
         head = (b"\x66" if size == 2 else b"") + (_D8[0x40 | rex] if rex else b"")
         if -128 <= simm <= 127:

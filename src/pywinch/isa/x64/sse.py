@@ -10,10 +10,8 @@ Operand conventions are those of :mod:`pywinch.isa.x64.asm`.
 from __future__ import annotations
 
 from ...errors import AssemblerError
-from .encoding import _rr_bytes
+from .encoding import _D8, _rr_bytes
 from .regs import NO_REG
-
-_D8 = [bytes((i,)) for i in range(256)]
 
 
 def _op(mn, pfx, opc):
