@@ -13,7 +13,6 @@ against the bytes that remain (every item takes at least one byte).
 from __future__ import annotations
 
 from ..errors import MalformedError
-from . import opcodes as op
 from .leb128 import EOF_MESSAGE, read_u32
 from .module import (MODE_ACTIVE, MODE_DECLARATIVE, MODE_PASSIVE, ConstExpr, CustomSection, Data,
                      Element, Export, FunctionBody, Global, Import, Module, Names)
@@ -418,10 +417,3 @@ def _name_map(r: Reader) -> dict:
         out[idx] = r.name()
     return out
 
-
-def is_constant_opcode(code: int) -> bool:
-    """Whether ``code`` may appear in a 2.0 constant expression."""
-    return code in _CONST_OPS
-
-
-_CONST_OPS = frozenset((0x41, 0x42, 0x43, 0x44, op.FD_BASE + 0x0C, 0xD0, 0xD2, 0x23))

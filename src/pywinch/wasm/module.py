@@ -212,9 +212,6 @@ class Module:
     def func_type(self, func_index: int) -> FuncType:
         return self.types[self.func_types[func_index]]
 
-    def defined_func_type(self, defined_index: int) -> FuncType:
-        return self.types[self.funcs[defined_index]]
-
     def extern_type(self, kind: int, index: int):
         """The type of entity ``index`` of ``kind``: FuncType, TableType, MemoryType or GlobalType."""
         if kind == EXTERN_FUNC:
@@ -227,12 +224,6 @@ class Module:
             return self.global_types[index]
         raise ValueError(f"extern kind {kind}")
 
-    def import_type(self, imp: Import):
-        return self.types[imp.type] if imp.kind == EXTERN_FUNC else imp.type
-
     def operators(self, body: FunctionBody):
         """The operator stream of ``body`` (see operators.py)."""
         return read_operators(self.data, body.start, body.end)
-
-    def func_name(self, func_index: int) -> str | None:
-        return self.names.functions.get(func_index)

@@ -25,8 +25,6 @@ FUNCREF = 0x70
 EXTERNREF = 0x6F
 
 VALTYPES = frozenset((I32, I64, F32, F64, V128, FUNCREF, EXTERNREF))
-NUMTYPES = frozenset((I32, I64, F32, F64))
-REFTYPES = frozenset((FUNCREF, EXTERNREF))
 
 _NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
           FUNCREF: "funcref", EXTERNREF: "externref"}
@@ -46,10 +44,6 @@ def type_name(t: int) -> str:
     """The text-format name of value type ``t`` (``"i32"``, ``"funcref"``...)."""
     name = _NAMES.get(t)
     return name if name is not None else f"<type {t:#x}>"
-
-
-def is_ref(t: int) -> bool:
-    return t == FUNCREF or t == EXTERNREF
 
 
 class FuncType:
