@@ -15,6 +15,9 @@ Verdicts per case:
   crash, hang  the worker died or pywinch did not answer in time
   ref_hang     Wasmtime (run first) did not finish in time: counted, not a failure
   stack_limit  the first difference is one engine's stack running out: counted, not a failure
+  fuel_count   the only difference is the fuel left after calls (accounting differs)
+  fuel_point   a mismatch under a small fuel budget that vanishes with a full tank: the
+               engines ran out of fuel at different points (accounting differs)
   nan_payload  a mismatch in a module without NaN canonicalization whose canonicalized twin
                (same smith input) agrees: NaN payloads differ, as the spec permits
 """
@@ -82,8 +85,13 @@ def case_plan(seed: int, index: int) -> dict:
         flags += ["--min-funcs", "1", "--max-funcs", "8" if imports else "3", "--max-instructions", "200"]
     else:
         flags += ["--min-funcs", str(rng.choice([1, 4, 8, 16]))]
-    return {"seed_bytes": rng.randbytes(size).hex(), "flags": flags, "canon": canon,
+    # A quarter of the cases run with fuel in both engines (other code: fuel checks in
+    # every block), each call from the same budget; the fuel left is compared.
+    # (Drawn last, so cases of earlier seeds keep their modules and arguments.)
+    plan = {"seed_bytes": rng.randbytes(size).hex(), "flags": flags, "canon": canon,
             "arg_seed": rng.getrandbits(32), "index": index}
+    plan["fuel"] = rng.choice([0, 20, 300, 5000, 10 ** 9]) if rng.random() < 0.25 else None
+    return plan
 
 
 def imports_module() -> str:
@@ -268,11 +276,19 @@ def verdict(pw: dict, wt: dict, canon: bool) -> tuple[str, str]:
     if pw["compile"][0] == "reject" and wt["compile"][0] == "reject":
         return "skipped", wt["compile"][1]
     diffs = compare(pw, wt, canon)
+    if diffs and not compare(_without_fuel_left(pw), _without_fuel_left(wt), canon):
+        return "fuel_count", "\n".join(diffs[:10])
     if diffs and _stack_only(pw, wt):
         return "stack_limit", "\n".join(diffs[:10])
     if diffs:
         return "mismatch", "\n".join(diffs[:10])
     return "agree", ""
+
+
+def _without_fuel_left(outcome: dict) -> dict:
+    calls = [[*c[:3], [v for v in c[3] if not (isinstance(v, list) and v[:1] == ["fuel left"])]]
+             if len(c) > 3 else c for c in outcome["calls"]]
+    return {**outcome, "calls": calls}
 
 
 def _stack_only(pw: dict, wt: dict) -> bool:
@@ -414,7 +430,7 @@ def fuzz(count: int, seed: int = 0, jobs: int = 1, start: int = 0, out_dir: str 
     exe = wasm_tools_exe()
     if exe is None:
         raise RuntimeError("wasm-tools is not installed")
-    figures = {"cases": 0, "agree": 0, "unsupported": 0, "skipped": 0, "no_module": 0, "ref_hang": 0, "stack_limit": 0, "nan_payload": 0,
+    figures = {"cases": 0, "agree": 0, "unsupported": 0, "skipped": 0, "no_module": 0, "ref_hang": 0, "stack_limit": 0, "nan_payload": 0, "fuel_point": 0, "fuel_count": 0,
                "mismatch": 0, "error": 0, "crash": 0, "hang": 0, "calls": 0, "traps": 0,
                "unsupported_reasons": {}, "failures": []}
     if indices is None:
@@ -430,7 +446,7 @@ def fuzz(count: int, seed: int = 0, jobs: int = 1, start: int = 0, out_dir: str 
         if v == "unsupported":
             r = unsupported_reason(reply["detail"])
             figures["unsupported_reasons"][r] = figures["unsupported_reasons"].get(r, 0) + 1
-        if v in FAILURES or v in ("stack_limit", "nan_payload"):
+        if v in FAILURES or v in ("stack_limit", "nan_payload", "fuel_point", "fuel_count"):
             path = _save_failure(exe, req, reply, out_dir)
             figures["failures"].append({"index": req["index"], "verdict": v, "stage": reply.get("stage"),
                                         "detail": reply.get("detail", "")[:2000], "saved": path})
@@ -452,5 +468,5 @@ def _save_failure(exe, req, reply, out_dir) -> str | None:
         stem.with_suffix(".wasm").write_bytes(wasm)
     stem.with_suffix(".txt").write_text(
         f"verdict: {reply['verdict']}\nstage: {reply.get('stage')}\nplan flags: {plan['flags']}\n"
-        f"arg seed: {plan['arg_seed']}\n\n{reply.get('detail', '')}\n")
+        f"arg seed: {plan['arg_seed']}\nfuel: {plan['fuel']}\n\n{reply.get('detail', '')}\n")
     return str(stem.with_suffix(".wasm"))

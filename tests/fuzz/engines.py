@@ -115,11 +115,12 @@ class _Engine:
 class Pywinch(_Engine):
     name = "pywinch"
 
-    def __init__(self, epoch: bool = False):
+    def __init__(self, epoch: bool = False, fuel: bool = False):
         import pywinch
         self.lib = pywinch
         config = pywinch.Config()
         config.epoch_interruption = epoch
+        config.consume_fuel = fuel
         self.engine = pywinch.Engine(config)
 
     def status_of(self, exc):
@@ -139,10 +140,10 @@ class Pywinch(_Engine):
 class Wasmtime(_Engine):
     name = "wasmtime"
 
-    def __init__(self, epoch: bool = False):
+    def __init__(self, epoch: bool = False, fuel: bool = False):
         import wasmtime
         self.lib = wasmtime
-        self.engine = wasmtime.Engine(wasmtime_config(epoch))
+        self.engine = wasmtime.Engine(wasmtime_config(epoch, fuel))
 
     def status_of(self, exc):
         wt = self.lib
@@ -156,7 +157,7 @@ class Wasmtime(_Engine):
         return ["error", "foreign", type(exc).__name__, _short_tb(exc)]
 
 
-def wasmtime_config(epoch: bool = False):
+def wasmtime_config(epoch: bool = False, fuel: bool = False):
     """A Wasmtime Config with pywinch's default feature set (Wasmtime's defaults add
     tail calls, multi-memory, function references...), so both judge the same language."""
     import pywinch
@@ -165,6 +166,7 @@ def wasmtime_config(epoch: bool = False):
     for name, value in pywinch.Config().features().items():
         setattr(config, name, value)
     config.epoch_interruption = epoch
+    config.consume_fuel = fuel
     return config
 
 
@@ -246,9 +248,11 @@ def make_imports(lib, store, module, log: list) -> list:
     return out
 
 
-def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
+def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4, fuel: int | None = None) -> dict:
     """Compile, instantiate, call every exported function ``argsets`` times (arguments
-    drawn from ``seed``), then snapshot exported globals, memories and tables."""
+    drawn from ``seed``), then snapshot exported globals, memories and tables.  With
+    ``fuel`` (the engine must consume fuel) each call starts with that much fuel and
+    what is left after it is recorded: fuel accounting is compared too."""
     lib = eng.lib
     out: dict = {"compile": None, "instantiate": None, "calls": [], "globals": {}, "memories": {},
                  "tables": {}}
@@ -259,6 +263,8 @@ def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
         out["compile"] = eng.status_of(e)
         return out
     store = lib.Store(eng.engine)
+    if fuel is not None:
+        store.set_fuel(fuel)
     # Growth limits are implementation-defined (pywinch stops tables at 10M elements,
     # Wasmtime goes to 2^32-1 and takes ~30 s doing it): the same limit in both.
     store.set_limits(table_elements=TABLE_LIMIT)
@@ -278,7 +284,7 @@ def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
     except Exception as e:
         out["instantiate"] = eng.status_of(e)
         return out
-    fuel = dict(items).get(FUEL_EXPORT)
+    smith_fuel = dict(items).get(FUEL_EXPORT)
     globals_ = [(n, g, _ty(g.type(store).content)) for n, g in items
                 if isinstance(g, lib.Global) and n != FUEL_EXPORT]
     for name, ext in items:
@@ -293,14 +299,20 @@ def run(eng: _Engine, wasm: bytes, seed: int, argsets: int = 4) -> dict:
             continue
         for _ in range(argsets):
             args = make_args(rng, params)
+            if smith_fuel is not None:
+                smith_fuel.set_value(store, FUEL)
             if fuel is not None:
-                fuel.set_value(store, FUEL)
+                store.set_fuel(fuel)
             try:
                 status = ["ok", _results(results, ext(store, *args))]
             except Exception as e:
                 status = eng.status_of(e)
             # The exported globals after each call: state changes are compared call by call.
             after = [encode(t, g.value(store)) for _, g, t in globals_]
+            if fuel is not None and status[0] == "ok":
+                # Only after a normal return: Wasmtime charges a block's fuel at its end,
+                # so after a trap in mid-block its count is not comparable.
+                after.append(["fuel left", store.get_fuel()])
             out["calls"].append([name, [encode(t, a) for t, a in zip(params, args)], status, after])
     for name, ext in items:
         try:

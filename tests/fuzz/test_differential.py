@@ -68,6 +68,13 @@ def test_comparison_sees_differences():
     assert changed(["calls", 0, 2], ["ok", [1, ["f32", 0x7F800000]]], canon=False) == "mismatch"
     assert changed(["compile"], ["unsupported", "x not supported yet"]) == "unsupported"
     assert changed(["calls", 1, 2], ["trap", "stack"]) == "stack_limit"
+    fuelled = copy.deepcopy(base)
+    fuelled["calls"][0].append([5, ["fuel left", 10]])
+    other = copy.deepcopy(fuelled)
+    other["calls"][0][3] = [5, ["fuel left", 11]]
+    assert difffuzz.verdict(fuelled, other, True)[0] == "fuel_count"
+    other["calls"][0][3] = [6, ["fuel left", 11]]
+    assert difffuzz.verdict(fuelled, other, True)[0] == "mismatch"
     assert changed(["calls", 0, 2], ["error", "foreign", "IndexError", "tb"]) == "error"
 
 
