@@ -164,7 +164,7 @@ def _imported_globals(body: bytes) -> int:
 
 def expose_fuel(wasm: bytes) -> bytes:
     """Export smith's termination counter (``--ensure-termination`` adds it as the last
-    global; with no imports that is global count-1) as ``__fuel``, so the harness can
+    global: index imported + defined - 1) as ``__fuel``, so the harness can
     refill it before each call: otherwise the first long call starves every later one."""
     sections = []
     pos = 8
@@ -215,9 +215,7 @@ def _same_status(a, b, canon: bool) -> bool:
     if a[0] != b[0]:
         return False
     if a[0] == "ok":
-        va, vb = a[1:] and a[1], b[1:] and b[1]
-        if not va and not vb:
-            return True
+        va, vb = (a[1] if len(a) > 1 else []), (b[1] if len(b) > 1 else [])
         return len(va) == len(vb) and all(_same_value(x, y, canon) for x, y in zip(va, vb))
     if a[0] in ("trap", "host_error"):
         return a[1] == b[1]
