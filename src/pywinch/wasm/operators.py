@@ -96,7 +96,9 @@ def _zero_byte(data, pos: int, end: int):
 
 def _read_imm(kind: int, data, pos: int, end: int):
     """Decode the immediate of ``kind`` at ``pos``: ``(imm, new_pos)``.
-    ``end`` is the end of the file: the caller checks the body's end after."""
+    ``end`` is the end of the file: the caller checks the body's end after.
+    Only the kinds the loop does not decode itself reach here (not NONE,
+    BLOCKTYPE, LABEL, FUNC, LOCAL, GLOBAL, I32, nor a single-byte MEMARG)."""
     if kind == op.BR_TABLE:
         count, pos = read_u32(data, pos, end)
         if count > end - pos:
@@ -126,11 +128,8 @@ def _read_imm(kind: int, data, pos: int, end: int):
         a, pos = read_u32(data, pos, end)
         b, pos = read_u32(data, pos, end)
         return (a, b), pos
-    if kind == op.TABLE or kind == op.DATA or kind == op.ELEM or kind == op.LOCAL \
-            or kind == op.GLOBAL or kind == op.FUNC or kind == op.LABEL:
+    if kind == op.TABLE or kind == op.DATA or kind == op.ELEM:
         return read_u32(data, pos, end)
-    if kind == op.I32:
-        return read_s32(data, pos, end)
     if kind == op.MEMARG or kind == op.MEMARG_LANE:
         align, pos = read_u32(data, pos, end)
         offset, pos = read_u32(data, pos, end)
@@ -178,10 +177,6 @@ def _read_imm(kind: int, data, pos: int, end: int):
         if pos >= end:
             raise MalformedError(EOF_MESSAGE, pos)
         return data[pos], pos + 1
-    if kind == op.BLOCKTYPE:
-        return _read_blocktype(data, pos, end)
-    if kind == op.NONE:
-        return None, pos
     raise AssertionError(f"immediate kind {kind}")
 
 
@@ -280,10 +275,14 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                     raise MalformedError("illegal opcode", off)
                 if pos > body_end:
                     raise _Body()
-                imm, pos = _read_imm(imms[code], data, pos, end)
-                if pos > body_end:
-                    raise _Body()
-                yield code, imm, off
+                kind = imms[code]
+                if kind:                    # most 0xFC/0xFD instructions have none
+                    imm, pos = _read_imm(kind, data, pos, end)
+                    if pos > body_end:
+                        raise _Body()
+                    yield code, imm, off
+                else:
+                    yield code, None, off
             elif k == 7:
                 raise MalformedError("illegal opcode", off)
             else:
