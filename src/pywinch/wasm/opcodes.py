@@ -14,6 +14,8 @@ reference instructions are typed by the validator itself.
 
 from __future__ import annotations
 
+from .leb128 import encode_u32
+
 FC_BASE = 0x100
 FD_BASE = 0x200
 NUM_CODES = FD_BASE + 0x100
@@ -68,15 +70,7 @@ def encoding(code: int) -> bytes:
     if code < FC_BASE:
         return bytes([code])
     prefix, sub = (0xFC, code - FC_BASE) if code < FD_BASE else (0xFD, code - FD_BASE)
-    out = bytearray([prefix])
-    while True:
-        b = sub & 0x7F
-        sub >>= 7
-        if sub:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return bytes([prefix]) + encode_u32(sub)
 
 
 # --- control -----------------------------------------------------------------
