@@ -179,7 +179,7 @@ class ModuleCompiler:
                 a.alu_mi(0, 8, n, c.scratch, vo.LIMITS_FUEL_CONSUMED)    # add
             else:
                 a.alu_mi(7, 8, 0, c.scratch, vo.LIMITS_FUEL_CONSUMED)    # cmp
-            c.trap_if(self.regs.CC_G, TrapCode.OUT_OF_FUEL)
+            c.trap_if(self.regs.CC_GE, TrapCode.OUT_OF_FUEL)
         if self.epoch:
             self._epoch_check(c)
 
