@@ -88,3 +88,35 @@ def test_small_fuel_budgets_run_out_where_wasmtime_does(budget):
     ours = {k: outcome_with_budget(pywinch, b, budget) for k, b in bodies.items()}
     theirs = {k: outcome_with_budget(wasmtime, b, budget) for k, b in bodies.items()}
     assert ours == theirs
+
+
+BULK_BODIES = {
+    "memory.fill": "(memory.fill (i32.const 0) (i32.const 0) (i32.const 4))",
+    "memory.copy": "(memory.copy (i32.const 0) (i32.const 8) (i32.const 4))",
+    "memory.init": "(memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1))",
+    "memory.grow": "(drop (memory.grow (i32.const 1)))",
+    "table.grow": "(drop (table.grow (ref.null func) (i32.const 1)))",
+    "table.fill": "(table.fill (i32.const 0) (ref.null func) (i32.const 1))",
+    "table.copy": "(table.copy (i32.const 0) (i32.const 1) (i32.const 1))",
+    "table.init": "(table.init 1 (i32.const 0) (i32.const 0) (i32.const 1))",
+}
+
+
+def bulk_fuel(lib, body: str) -> int:
+    config = lib.Config()
+    config.consume_fuel = True
+    engine = lib.Engine(config)
+    store = lib.Store(engine)
+    store.set_fuel(1000)
+    text = ('(module (memory 1) (table 2 funcref) (func $e) (elem (i32.const 0) $e) (elem func $e) (data "x")'
+            f' (func (export "f") {body}))')
+    lib.Instance(store, lib.Module(engine, text), []).exports(store)["f"](store)
+    return 1000 - store.get_fuel()
+
+
+def test_bulk_operations_charge_fuel_as_wasmtime():
+    """BUGS.md #6: Wasmtime 50 adds the length operand of bulk memory/table operations and
+    of memory.grow/table.grow to the fuel it charges; pywinch charges one per operator."""
+    ours = {k: bulk_fuel(pywinch, b) for k, b in BULK_BODIES.items()}
+    theirs = {k: bulk_fuel(wasmtime, b) for k, b in BULK_BODIES.items()}
+    assert ours == theirs
