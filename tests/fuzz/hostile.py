@@ -3,7 +3,8 @@ instantiate and call.  pywinch may refuse them (its own exceptions only), must
 never crash or hang, and should make the same accept/reject decision as Wasmtime.
 
 Mutant ``(seed, i)`` is fully determined: a base module (a smith module, or one of
-the corpus files) and a list of edits drawn from ``random.Random(seed, i)``.
+the corpus files) and a list of edits drawn from ``random.Random(seed, i)``; about
+one in seven is a smith module printed as WAT with text-level edits instead.
 Calls run under an epoch deadline (a background thread ticks the epoch), so a
 mutant that loops forever is interrupted, which also exercises interruption.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import pathlib
 import random
+import subprocess
 import threading
 import time
 import traceback
@@ -66,9 +68,45 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return bytes(b)
 
 
-def mutant(req: dict) -> bytes:
+TEXT_TOKENS = ["(", ")", "((", "))", "(module", "(func", "i32.const", "i64.const 0x", "f32.const nan:0x",
+               "f64.const -inf", '"', '"\\', "\\u{110000}", ";;", "(;", ";)", "$", "$x", "offset=", "align=3",
+               "9" * 40, "0x" + "f" * 30, "-0", "(param", "(result", "(type 99)", "(@custom", "end", "block",
+               "\u00e9", "\x00", "\t", "+", "_", "1_", "(ref null", "(export \"\")"]
+
+
+def mutate_text(text: str, rng: random.Random) -> str:
+    """Edits that keep a text mostly WAT-shaped: tokens in, spans out or doubled."""
+    t = text
+    for _ in range(rng.choice([1, 1, 2, 4])):
+        if not t:
+            break
+        i = rng.randrange(len(t))
+        op = rng.randrange(5)
+        if op == 0:
+            t = t[:i] + rng.choice(TEXT_TOKENS) + t[i:]
+        elif op == 1:
+            t = t[:i] + t[i + rng.randrange(1, 12):]
+        elif op == 2:
+            j = rng.randrange(len(t))
+            t = t[:i] + t[j:j + rng.randrange(1, 80)] + t[i:]
+        elif op == 3:
+            t = t[:i]                                              # truncated
+        else:
+            t = t[:i] + " " + rng.choice(TEXT_TOKENS) + " " + t[i + 1:]
+    return t
+
+
+def mutant(req: dict) -> bytes | str:
+    """Mutated module bytes or, for about one case in six, mutated WAT text."""
     rng = random.Random(f"pywinch-hostile:{req['seed']}:{req['index']}")
     corpus = req.get("corpus") or []
+    if rng.random() < 0.15:
+        plan = difffuzz.case_plan(req["seed"] + 104729, req["index"])
+        base = difffuzz.smith(req["exe"], plan)
+        if base:
+            printed = subprocess.run([req["exe"], "print", "-"], input=base, capture_output=True)
+            if printed.returncode == 0:
+                return mutate_text(printed.stdout.decode(), rng)
     if corpus and rng.random() < 0.3:
         base = pathlib.Path(rng.choice(corpus)).read_bytes()
     else:
@@ -103,7 +141,7 @@ def run_case(req: dict) -> dict:
     pw, wt_engine = _engines()
     data = mutant(req)
     try:
-        wasmtime.Module.validate(wt_engine, data)
+        wasmtime.Module.validate(wt_engine, wasmtime.wat2wasm(data) if isinstance(data, str) else data)
         ref = "accept"
     except Exception as e:
         ref = "reject: " + str(e).splitlines()[0][:200]
@@ -139,7 +177,10 @@ def run_case(req: dict) -> dict:
     if got == "unsupported":
         return {"verdict": "unsupported", "detail": detail}
     if (got == "accept") != (ref == "accept"):
-        return {"verdict": "disagree", "detail": f"wasmtime {ref}; pywinch {got}"}
+        # The text format has dialects (Wasmtime's parser takes annotations, folded forms
+        # and escapes at its own edge): text disagreements are reported, not failures.
+        verdict = "text_disagree" if isinstance(data, str) else "disagree"
+        return {"verdict": verdict, "detail": f"wasmtime {ref}; pywinch {got}"}
     return {"verdict": "ok", "detail": got}
 
 
@@ -151,7 +192,8 @@ def hostile_fuzz(count: int, seed: int = 0, jobs: int = 1, out_dir: str | None =
                  timeout: float = difffuzz.TIMEOUT, progress=None) -> dict:
     exe = difffuzz.wasm_tools_exe()
     corpus = corpus_files()
-    figures = {"cases": 0, "ok": 0, "accepted": 0, "unsupported": 0, "disagree": 0, "error": 0,
+    figures = {"cases": 0, "ok": 0, "accepted": 0, "unsupported": 0, "disagree": 0, "text_disagree": 0,
+               "error": 0,
                "crash": 0, "hang": 0, "failures": []}
     reqs = ({"kind": "hostile", "exe": exe, "seed": seed, "index": i, "corpus": corpus} for i in range(count))
     t0 = time.monotonic()
@@ -161,13 +203,17 @@ def hostile_fuzz(count: int, seed: int = 0, jobs: int = 1, out_dir: str | None =
         figures[v] = figures.get(v, 0) + 1
         if v == "ok" and reply.get("detail") == "accept":
             figures["accepted"] += 1
-        if v in ("error", "crash", "hang", "disagree"):
+        if v in ("error", "crash", "hang", "disagree", "text_disagree"):
             saved = None
             if out_dir:
                 d = pathlib.Path(out_dir)
                 d.mkdir(parents=True, exist_ok=True)
-                p = d / f"hostile-{seed}-{req['index']}.wasm"
-                p.write_bytes(mutant(req))
+                data = mutant(req)
+                p = d / f"hostile-{seed}-{req['index']}.{'wat' if isinstance(data, str) else 'wasm'}"
+                if isinstance(data, str):
+                    p.write_text(data)
+                else:
+                    p.write_bytes(data)
                 p.with_suffix(".txt").write_text(f"verdict: {v}\nstage: {reply.get('stage')}\n\n"
                                                  f"{reply.get('detail', '')}\n")
                 saved = str(p)
