@@ -44,10 +44,18 @@ def _size(t):
 
 
 def _copy(a, scratch, t, dst, dst_disp, src, src_disp):
-    """Copy one value (8 bytes, or 16 for a v128) between memory slots."""
-    for h in ((0, 8) if t == V128 else (0,)):
-        a.load(8, scratch, src, src_disp + h)
-        a.store(8, scratch, dst, dst_disp + h)
+    """Copy one value (8 bytes, or 16 for a v128) between memory slots.
+
+    An i32/f32 is read with 4 bytes: compiled code writes such slots with 4-byte
+    stores, which cannot be forwarded to a wider load (a stall of ~10-15 cycles);
+    the 4-byte load zero-extends, so the 8-byte store leaves no stale upper half."""
+    if t == V128:
+        for h in (0, 8):
+            a.load(8, scratch, src, src_disp + h)
+            a.store(8, scratch, dst, dst_disp + h)
+    else:
+        a.load(_size(t), scratch, src, src_disp)
+        a.store(8, scratch, dst, dst_disp)
 
 
 def has_native_form(functype) -> bool:
@@ -178,7 +186,7 @@ def wasm_to_native(functype) -> bytes:
             if kind == "reg":
                 a.load(_size(t), where, regs.RBP, src)
             else:
-                a.load(8, regs.R11, regs.RBP, src)
+                a.load(_size(t), regs.R11, regs.RBP, src)
                 a.store(8, regs.R11, regs.RSP, where)
         a.call_m(regs.RAX, callback)
         if results and results[0] == I32:

@@ -57,3 +57,16 @@ def test_snapshot(name):
 
 def test_snapshots_exist():
     assert {"fold_immediates", "compare_branch"} <= set(CASES)
+
+
+def test_narrow_slots_copied_with_their_size():
+    """An i32/f32 local copied to another local is moved with 4 bytes (an 8-byte
+    load of a slot just written with 4 bytes cannot be store-forwarded); i64 with 8."""
+    text = disassemble((DIR / "local_copy.wat").read_text())
+    funcs = text.split("func ")
+    rotate = next(f for f in funcs if f.startswith("1 rotate"))
+    rotate64 = next(f for f in funcs if f.startswith("2 rotate64"))
+    assert "r11d, dword ptr [rbp" in rotate
+    assert "r11, qword ptr [rbp" not in rotate and "r11, qword ptr [rsp" not in rotate
+    assert "r11d, dword ptr [rsp]" in rotate
+    assert "r11, qword ptr [rbp" in rotate64

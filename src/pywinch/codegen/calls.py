@@ -12,7 +12,7 @@ from .. import vmoffsets as vo
 from ..errors import TrapCode
 from ..wasm import opcodes as op
 from ..wasm.types import V128
-from .context import IS_FLOAT, K_MEM, K_REG
+from .context import IS_FLOAT, K_MEM, K_REG, TSIZE
 
 
 def _store_args(c, sig):
@@ -50,9 +50,11 @@ def _push_results(c, sig):
     for k in range(1, len(results)):
         idx = len(stack)
         sd = c.slot_disp(idx)
-        for h in ((0, 8) if results[k] == V128 else (0,)):
-            a.load(8, c.scratch, c.abi.SP, sig.result_offsets[k] + h)
-            a.store(8, c.scratch, c.fp, sd + h)
+        t = results[k]
+        size = 8 if t == V128 else TSIZE[t]     # as the callee stored it (see store_value)
+        for h in ((0, 8) if t == V128 else (0,)):
+            a.load(size, c.scratch, c.abi.SP, sig.result_offsets[k] + h)
+            a.store(size, c.scratch, c.fp, sd + h)
         stack.append((K_MEM, results[k], 0))
 
 

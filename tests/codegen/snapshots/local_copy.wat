@@ -1,0 +1,22 @@
+;; Slot-to-slot copies move the type's size: an i32/f32 slot written with a
+;; 4-byte store and then read with 8 bytes stalls (no store forwarding).
+(module
+  (func $two (result i32 f32) (i32.const 1) (f32.const 2))
+  (func (export "rotate") (param $a i32) (param $b i32) (param $x f32) (param $y f32) (result i32)
+    (local $t i32) (local $u f32)
+    (local.set $t (local.get $a))
+    (local.set $a (local.get $b))
+    (local.set $b (local.get $t))
+    (local.set $u (local.get $x))
+    (local.set $x (local.get $y))
+    (local.set $y (local.get $u))
+    (call $two)
+    (drop)
+    (drop)
+    (local.get $a))
+  (func (export "rotate64") (param $a i64) (param $b i64) (result i64)
+    (local $t i64)
+    (local.set $t (local.get $a))
+    (local.set $a (local.get $b))
+    (local.set $b (local.get $t))
+    (local.get $a)))
