@@ -121,3 +121,12 @@ def test_name_section_carries_identifiers():
 def test_malformed_modules_are_rejected(text):
     with pytest.raises(WatError):
         wat2wasm(text)
+
+
+@pytest.mark.parametrize("text", ["", "   \n", ";; only a comment", "(; block ;)", b""])
+def test_empty_text_is_not_a_module(text):
+    """Empty text is refused as wasmtime-py refuses it (BUGS.md #7): an empty file
+    passed to Module is a mistake, not an empty module; `(module)` stays valid."""
+    with pytest.raises(WatError, match="expected at least one module field"):
+        wat2wasm(text)
+    assert wat2wasm("(module)") == b"\0asm\1\0\0\0"

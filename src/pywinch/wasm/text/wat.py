@@ -745,6 +745,11 @@ def wat2wasm(text: str | bytes) -> bytes:
     src = Source(text)
     toks, offs, match = tokenize(src)
     n = len(toks)
+    if n == 0:
+        # The grammar's bare `modulefield*` admits empty text, but an empty file
+        # handed to Module is a mistake far more often than an empty module, so
+        # refuse it as wasmtime-py (the wat crate) does.
+        raise WatError("expected at least one module field", 1, 1)
     if n >= 2 and toks[0] == "(" and toks[1] == "module" and match[0] == n - 1:
         return module_from_tokens(src, toks, offs, match, 0)
     m = ModuleCompiler(src, toks, offs, match)
