@@ -167,21 +167,25 @@ class ModuleCompiler:
         return wasm_sig(ft)
 
     # --- fuel and epoch hooks (emitted only when enabled) ------------------------------
-    def emit_entry_checks(self, c):
+    def emit_entry_checks(self, c, limits_loaded=False):
         """Function entry and loop headers: charge the pending fuel and trap when
-        it runs out; trap when the epoch deadline has passed."""
+        it runs out; trap when the epoch deadline has passed.  ``limits_loaded``:
+        the scratch register already holds the limits pointer (the prologue's
+        stack check loaded it), so neither check reloads it."""
         if self.fuel:
             a = c.a
             n = c.fuel_pending
             c.fuel_pending = 0
-            a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+            if not limits_loaded:
+                a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+                limits_loaded = True
             if n:
                 a.alu_mi(0, 8, n, c.scratch, vo.LIMITS_FUEL_CONSUMED)    # add
             else:
                 a.alu_mi(7, 8, 0, c.scratch, vo.LIMITS_FUEL_CONSUMED)    # cmp
             c.trap_if(self.regs.CC_GE, TrapCode.OUT_OF_FUEL)
         if self.epoch:
-            self._epoch_check(c)
+            self._epoch_check(c, limits_loaded)
 
     def emit_loop_checks(self, c):
         self.emit_entry_checks(c)
@@ -198,10 +202,11 @@ class ModuleCompiler:
         else:
             a.alu_mi(0, 8, n, c.scratch, vo.LIMITS_FUEL_CONSUMED)
 
-    def _epoch_check(self, c):
+    def _epoch_check(self, c, limits_loaded=False):
         a = c.a
         t = c.alloc_gpr()
-        a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+        if not limits_loaded:
+            a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
         a.load(8, t, c.scratch, vo.LIMITS_EPOCH_COUNTER_PTR)
         a.load(8, t, t, 0)
         a.alu_rm(7, 8, t, c.scratch, vo.LIMITS_EPOCH_DEADLINE)
@@ -295,12 +300,14 @@ class ModuleCompiler:
         c.trap_if(regs.CC_B, TrapCode.STACK_OVERFLOW)
         a.mov_rr(8, abi.SP, t)
         a.store(8, abi.VMCTX, abi.FP, abi.FRAME_VMCTX_OFFSET)
+        # Before the heap base and the zeroing, while the scratch register still
+        # holds the limits pointer: the checks save a load (one per call).
+        self.emit_entry_checks(c, limits_loaded=True)
         start = a.pos
         self.load_heap_base(c)
         c.heap_load = (start, a.pos)
         if ndeclared:
             a.zero_qwords(abi.FP, *c.zero_area)
-        self.emit_entry_checks(c)
 
 
 def _trap_routines(masm_class, abi, regs):

@@ -1,0 +1,37 @@
+"""Fuel and epoch checks: what the prologue emits for them."""
+
+import pytest
+
+capstone = pytest.importorskip("capstone")
+
+from pywinch import vmoffsets as vo
+from pywinch.codegen import compile_module
+from pywinch.wasm.binary import decode_module
+from pywinch.wasm.text.wat import wat2wasm
+
+WAT = '(module (memory 1) (func (export "f") (param i32) (result i32) (local i32) ' \
+      '(i32.load (local.get 0))))'
+
+
+def entry(**flags):
+    cm = compile_module(decode_module(wat2wasm(WAT)), **flags)
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    body = cm.code[cm.func_offsets[0]:cm.func_ends[0]]
+    return [f"{i.mnemonic} {i.op_str}" for i in md.disasm(body, 0)]
+
+
+@pytest.mark.parametrize("flags", [{"epoch": True}, {"fuel": True}, {"epoch": True, "fuel": True}])
+def test_entry_checks_reuse_the_stack_checks_limits_pointer(flags):
+    """The stack check has just loaded the limits pointer into r11: the entry's
+    fuel/epoch checks use it instead of loading it again (one load per call)."""
+    insns = entry(**flags)
+    limits_loads = [i for i in insns if i == "mov r11, qword ptr [r14]"]
+    fuel_flush = 1 if flags.get("fuel") else 0    # the return's fuel flush reloads it
+    assert len(limits_loads) == 1 + fuel_flush
+    if flags.get("epoch"):
+        ptr = f"[r11 + {vo.LIMITS_EPOCH_COUNTER_PTR:#x}]"
+        assert any(ptr in i for i in insns)                 # the counter pointer, via r11
+
+
+def test_no_checks_by_default():
+    assert not any("[r11 + 0x" in i for i in entry())
