@@ -9,7 +9,6 @@ from ..wasm import opcodes as op
 from ..wasm.types import FUNCREF, I32
 from .calls import call_builtin, table_def
 from .context import K_REG, K_CMP, K_CONST
-from .variables import charge_length_fuel
 
 FC = op.FC_BASE
 
@@ -72,25 +71,21 @@ def visit_table_size(c, table):
 
 
 def visit_table_grow(c, table):
-    charge_length_fuel(c)
     r = call_builtin(c, vo.BUILTIN_TABLE_GROW, [("imm", table), ("pop", 2)], result=True)
     c.a.mov_rr(4, r, r)
     c.stack.append((K_REG, I32, r))
 
 
 def visit_table_fill(c, table):
-    charge_length_fuel(c)
     call_builtin(c, vo.BUILTIN_TABLE_FILL, [("imm", table), ("pop", 3)], status=True)
 
 
 def visit_table_copy(c, imm):
-    charge_length_fuel(c)
     dst, src = imm
     call_builtin(c, vo.BUILTIN_TABLE_COPY, [("imm", dst), ("imm", src), ("pop", 3)], status=True)
 
 
 def visit_table_init(c, imm):
-    charge_length_fuel(c)
     elem, table = imm
     call_builtin(c, vo.BUILTIN_TABLE_INIT, [("imm", table), ("imm", elem), ("pop", 3)], status=True)
 

@@ -311,25 +311,8 @@ def visit_memory_size(c, mem):
     c.stack.append((K_REG, I32, r))
 
 
-def charge_length_fuel(c):
-    """With fuel on, charge the length operand (top of the stack) of a bulk or grow
-    operation: Wasmtime 50 charges those operations by the bytes, elements or pages
-    they touch, and a store's fuel must run out at the same point in both engines."""
-    if not c.fuel_on:
-        return
-    c.spill_regs()              # the top is now a constant, local or slot: loading it consumes nothing
-    a = c.a
-    t = c.alloc_gpr()
-    c.load_value(c.stack[-1], len(c.stack) - 1, t)
-    a.mov_rr(4, t, t)           # the length is an unsigned i32
-    a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
-    a.alu_mr(0, 8, t, c.scratch, vo.LIMITS_FUEL_CONSUMED)     # add
-    c.free |= 1 << t
-
-
 def visit_memory_grow(c, mem):
     from .calls import call_builtin
-    charge_length_fuel(c)
     r = call_builtin(c, vo.BUILTIN_MEMORY_GROW, [("imm", mem), ("pop", None)], result=True)
     c.a.mov_rr(4, r, r)   # -1 (i64) becomes 0xFFFFFFFF; old page counts fit 32 bits
     c.stack.append((K_REG, I32, r))
@@ -337,20 +320,17 @@ def visit_memory_grow(c, mem):
 
 def visit_memory_fill(c, mem):
     from .calls import call_builtin
-    charge_length_fuel(c)
     call_builtin(c, vo.BUILTIN_MEMORY_FILL, [("imm", mem), ("pop", 3)], status=True)
 
 
 def visit_memory_copy(c, imm):
     from .calls import call_builtin
-    charge_length_fuel(c)
     dst, src = imm
     call_builtin(c, vo.BUILTIN_MEMORY_COPY, [("imm", dst), ("imm", src), ("pop", 3)], status=True)
 
 
 def visit_memory_init(c, imm):
     from .calls import call_builtin
-    charge_length_fuel(c)
     data, mem = imm
     call_builtin(c, vo.BUILTIN_MEMORY_INIT, [("imm", mem), ("imm", data), ("pop", 3)], status=True)
 

@@ -28,12 +28,26 @@ def _mem(inst, idx):
     return inst.memories[idx]
 
 
+def _charge(vmctx, units):
+    """Charge the units a successful bulk operation or grow touched (bytes,
+    elements, pages) to the store's fuel, as Wasmtime 50 does, so a tank runs
+    out at the same point in both engines.  Stores without fuel never read the
+    counter, so it is charged whatever the configuration."""
+    if units:
+        limits = c_uint64.from_address(vmctx + vo.VMCTX_LIMITS).value
+        consumed = c_int64.from_address(limits + vo.LIMITS_FUEL_CONSUMED)
+        consumed.value += units
+
+
 def memory_grow(vmctx, mem, delta):
     try:
         m = _mem(instance_of(vmctx), mem)
         if not m.is64:
             delta &= M32
-        return m.grow(delta)
+        old = m.grow(delta)
+        if old != -1:
+            _charge(vmctx, delta)
+        return old
     except Exception:
         return -1
 
@@ -48,6 +62,7 @@ def memory_fill(vmctx, mem, dst, val, n):
             return _MEM_OOB
         if n:
             ctypes.memset(m.base + dst, val & 0xFF, n)
+            _charge(vmctx, n)
         return _OK
     except Exception:
         return _MEM_OOB
@@ -68,6 +83,7 @@ def memory_copy(vmctx, dst_mem, src_mem, dst, src, n):
             return _MEM_OOB
         if n:
             ctypes.memmove(d.base + dst, s.base + src, n)
+            _charge(vmctx, n)
         return _OK
     except Exception:
         return _MEM_OOB
@@ -86,6 +102,7 @@ def memory_init(vmctx, mem, data, dst, src, n):
             return _MEM_OOB
         if n:
             ctypes.memmove(m.base + dst, seg[src:src + n], n)
+            _charge(vmctx, n)
         return _OK
     except Exception:
         return _MEM_OOB
@@ -101,7 +118,10 @@ def data_drop(vmctx, data):
 
 def table_grow(vmctx, table, init, delta):
     try:
-        return instance_of(vmctx).tables[table].grow(delta & M32, init)
+        old = instance_of(vmctx).tables[table].grow(delta & M32, init)
+        if old != -1:
+            _charge(vmctx, delta & M32)
+        return old
     except Exception:
         return -1
 
@@ -109,7 +129,10 @@ def table_grow(vmctx, table, init, delta):
 def table_fill(vmctx, table, dst, val, n):
     try:
         t = instance_of(vmctx).tables[table]
-        return _OK if t.fill(dst & M32, val, n & M32) else _TAB_OOB
+        if not t.fill(dst & M32, val, n & M32):
+            return _TAB_OOB
+        _charge(vmctx, n & M32)
+        return _OK
     except Exception:
         return _TAB_OOB
 
@@ -117,8 +140,10 @@ def table_fill(vmctx, table, dst, val, n):
 def table_copy(vmctx, dst_t, src_t, dst, src, n):
     try:
         inst = instance_of(vmctx)
-        ok = inst.tables[dst_t].copy_from(inst.tables[src_t], dst & M32, src & M32, n & M32)
-        return _OK if ok else _TAB_OOB
+        if not inst.tables[dst_t].copy_from(inst.tables[src_t], dst & M32, src & M32, n & M32):
+            return _TAB_OOB
+        _charge(vmctx, n & M32)
+        return _OK
     except Exception:
         return _TAB_OOB
 
@@ -126,8 +151,10 @@ def table_copy(vmctx, dst_t, src_t, dst, src, n):
 def table_init(vmctx, table, elem, dst, src, n):
     try:
         inst = instance_of(vmctx)
-        ok = inst.tables[table].init_from(inst.elems[elem], dst & M32, src & M32, n & M32)
-        return _OK if ok else _TAB_OOB
+        if not inst.tables[table].init_from(inst.elems[elem], dst & M32, src & M32, n & M32):
+            return _TAB_OOB
+        _charge(vmctx, n & M32)
+        return _OK
     except Exception:
         return _TAB_OOB
 
