@@ -246,20 +246,36 @@ class ModuleCompiler:
         stack = c.stack
         ltypes = c.local_types
         inline_get = not (self.fuel or self.opmap)
+        # local.get and i32.const are 40% of all operators: validated and compiled
+        # here without a call (the validator's step would only push the type).
+        vpush = v.stack.append
+        vlocals = v.locals
+        nlocals = len(vlocals) if inline_get else 0
         for code, imm, off in module.operators(body):
+            if code == 0x20 and imm < nlocals:
+                vpush(vlocals[imm])
+                if c.reachable:
+                    if c.flags_live:
+                        c.materialize_cmp()
+                    tee = c.tee
+                    if tee is None or tee[0] != imm:
+                        # a lazy reference, no code
+                        stack.append((K_LOCAL, ltypes[imm], imm))
+                    else:
+                        c.offset = off
+                        table[code](c, imm)
+                continue
+            if code == 0x41 and inline_get:
+                vpush(I32)
+                if c.reachable:
+                    if c.flags_live:
+                        c.materialize_cmp()
+                    stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
+                continue
             step(code, imm, off)
             if c.reachable:
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
-                if code == 0x20 and inline_get:
-                    tee = c.tee
-                    if tee is None or tee[0] != imm:
-                        # local.get (a quarter of all operators): a lazy reference, no code.
-                        stack.append((K_LOCAL, ltypes[imm], imm))
-                        continue
-                elif code == 0x41 and inline_get:
-                    stack.append((K_CONST, I32, imm & 0xFFFFFFFF))       # i32.const
-                    continue
                 c.offset = off
                 table[code](c, imm)
             elif code in _BLOCK_OPENERS:
