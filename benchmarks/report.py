@@ -42,7 +42,8 @@ def ratios(results, a, b, what="exec"):
 def _s(row, engine, what="exec", scale=1.0, fmt="{:.4g}"):
     e = row["engines"].get(engine)
     if e is None:
-        return "**FAILED**" if engine in row["failures"] else "-"
+        return ("**FAILED**" if engine in row["failures"]
+                else "n/a" if engine in row.get("na", {}) else "-")
     return fmt.format(e[what] * scale)
 
 
@@ -163,6 +164,10 @@ def render(results, out: pathlib.Path, chart: pathlib.Path | None, chart_error: 
     L.append(f"| **geometric mean** | | | | | | **{_r(g['winch'])}** | **{_r(g['cranelift'])}** | "
              f"**{_r(g['native'])}** |")
     L.append("")
+    na = [(r["program"], e, why) for r in rows for e, why in r.get("na", {}).items()]
+    if na:
+        L += [f"n/a: {p} under {e}: {why}; left out of that column's geometric mean." for p, e, why in na]
+        L.append("")
     if gw:
         L.append(f"For scale: Winch/Cranelift here is {gw:.2f} (geometric mean); "
                  f"Cranelift/native {_r(geomean(ratios(results, 'cranelift', 'native').values()))}.")

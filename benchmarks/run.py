@@ -15,6 +15,9 @@ For every program of benchmarks/wasm/manifest.json it measures:
     parallel compilation off), single-threaded;
   * the Python <-> Wasm call overhead (benchmarks/bench_calls.py).
 
+A program whose manifest entry says ``"native": false`` (written with
+wasm_simd128.h, which gcc cannot build) shows native as n/a, not as a failure.
+
 Every run's stdout is compared with the manifest's expected checksum; a
 mismatch, a trap, a crash or a timeout is a failure, printed loudly, shown as
 FAILED in the report and turned into a non-zero exit status, never a number.
@@ -244,7 +247,7 @@ def measure_program(name: str, entry: dict, opts, native_dir: pathlib.Path | Non
     size_key, exp_key = ("small_args", "expected_small") if opts.quick else ("args", "expected")
     argv, expected = entry[size_key], entry[exp_key]
     row = {"program": name, "args": argv, "small_args": entry["small_args"],
-           "bytes": wasm.stat().st_size, "engines": {}, "failures": {}}
+           "bytes": wasm.stat().st_size, "engines": {}, "failures": {}, "na": {}}
 
     def attempt(label, fn, exp):
         t0 = time.perf_counter()
@@ -265,7 +268,11 @@ def measure_program(name: str, entry: dict, opts, native_dir: pathlib.Path | Non
     if not opts.no_variants:
         attempt(PYWINCH_NOINT, lambda: run_worker(PYWINCH_NOINT, wasm, argv, opts.reps, 0, WORKER_TIMEOUT),
                 expected)
-    if native_dir is not None:
+    if entry.get("native", True) is False:
+        # Written with Wasm SIMD intrinsics (gen_manifest.py): no native program to run, which
+        # is not a failure; its checksum was cross-checked against pywinch instead.
+        row["na"][NATIVE] = "no native build (Wasm SIMD intrinsics)"
+    elif native_dir is not None:
         attempt(NATIVE, lambda: run_native(native_dir / name, argv, opts.reps), expected)
     if not opts.no_pywasm:
         small, exp_small = entry["small_args"], entry["expected_small"]
