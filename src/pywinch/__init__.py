@@ -13,7 +13,7 @@ The API mirrors wasmtime-py's core (see docs/api.md)::
 
 from .errors import (
     WasmError, ModuleError, MalformedError, InvalidError, WatError, UnsupportedError,
-    CompileError, AssemblerError, LinkError, InstantiationError, TypeCheckError,
+    CompileError, AssemblerError, LinkError, InstantiationError, TypeCheckError, MemoryBoundsError,
     Trap, TrapCode, ExitTrap,
 )
 from .api import (

@@ -63,6 +63,11 @@ class InstantiationError(WasmError):
     """Instantiation failed at run time (segment out of bounds, start trapped)."""
 
 
+class MemoryBoundsError(WasmError, IndexError):
+    """A host-side read or write outside a linear memory or table (an
+    ``IndexError`` too, as wasmtime-py raises there)."""
+
+
 class TypeCheckError(WasmError, TypeError):
     """A Python value does not fit the Wasm type expected at the boundary."""
 

@@ -69,6 +69,12 @@ VMCTX_INSTANCE_ID = 16    # u64: the runtime's handle for the owning instance
 VMCTX_MAGIC = 24          # u32 "core" for an instance, "host" for a host function context
 VMCTX_HEADER_SIZE = 32
 
+# --- VMHostFuncContext: the vmctx of a host function ---------------------------
+# The common header, then the host function's own VMFuncRef, whose NATIVE_CALL
+# slot holds the ctypes callback the wasm-to-native trampoline calls.
+HOSTCTX_FUNCREF = VMCTX_HEADER_SIZE
+HOSTCTX_SIZE = HOSTCTX_FUNCREF + FUNCREF_SIZE
+
 VMCTX_MAGIC_CORE = 0x65726F63  # b"core"
 VMCTX_MAGIC_HOST = 0x74736F68  # b"host"
 

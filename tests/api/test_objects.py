@@ -41,8 +41,12 @@ def test_memory_api(store):
     assert m.type(store) == wasm.MemoryType(wasm.Limits(1, 2))
     assert m.write(store, b"abc", -3) == 3
     assert m.read(store, -3) == bytearray(b"abc")
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError):           # wasmtime-py's type ...
         m.write(store, b"abcd", 65533)
+    with pytest.raises(wasm.MemoryBoundsError):   # ... and pywinch's, so one `except WasmError` catches it
+        m.write(store, b"abcd", 65533)
+    with pytest.raises(wasm.WasmError):
+        m.get_buffer_ptr(store, 8, 65532)
     assert m.read(store, 10, 5) == bytearray()
     buf = m.get_buffer_ptr(store, 4, 65532)
     assert bytes(buf) == b"\0abc"

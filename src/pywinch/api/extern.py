@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any, Optional
 
-from ..errors import WasmError
+from ..errors import MemoryBoundsError, WasmError
 from ..runtime.globals import RuntimeGlobal
 from ..runtime.memory import LinearMemory, WASM_PAGE
 from ..runtime.table import RuntimeTable
@@ -74,7 +74,7 @@ class Memory:
         if size is None:
             size = n - offset
         if offset < 0 or size < 0 or offset + size > n:
-            raise IndexError("range outside the memory")
+            raise MemoryBoundsError("range outside the memory")
         arr = (ctypes.c_ubyte * size).from_address(self._mem.base + offset)
         arr._owner = self._mem     # keeps the mapping alive as long as the array
         return arr
@@ -95,10 +95,10 @@ class Memory:
         size = self.data_len(store)
         start = slice(start, None).indices(size)[0]
         if start >= size:
-            raise IndexError("index out of range")
+            raise MemoryBoundsError("write outside the memory")
         value = bytes(value)
         if start + len(value) > size:
-            raise IndexError("index out of range")
+            raise MemoryBoundsError("write outside the memory")
         if value:
             ctypes.memmove(self._mem.base + start, value, len(value))
         return len(value)

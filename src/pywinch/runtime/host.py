@@ -25,8 +25,8 @@ from .values import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, bits_f32, bit
                      f32_bits, f64_bits, signed32, signed64, type_name)
 
 # Layout of a host function context (after the common VMContext header).
-HOSTCTX_FUNCREF = getattr(vo, "HOSTCTX_FUNCREF", vo.VMCTX_HEADER_SIZE)
-HOSTCTX_SIZE = getattr(vo, "HOSTCTX_SIZE", HOSTCTX_FUNCREF + vo.FUNCREF_SIZE)
+HOSTCTX_FUNCREF = vo.HOSTCTX_FUNCREF
+HOSTCTX_SIZE = vo.HOSTCTX_SIZE
 
 CTYPE = {I32: c_int32, I64: c_int64, F32: c_float, F64: c_double, FUNCREF: c_uint64, EXTERNREF: c_uint64}
 
