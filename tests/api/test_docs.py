@@ -1,25 +1,21 @@
-"""Every ```python block of docs/api.md runs, in a fresh namespace."""
+"""Every ```python block of docs/api.md and of the README runs, in a fresh namespace."""
 
 import pathlib
 import re
 
 import pytest
 
-import pywinch as wasm
-
-DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "api.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
-
-
-def test_doc_has_examples():
-    assert len(BLOCKS) >= 6
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "docs" / "api.md", ROOT / "README.md"]
+BLOCKS = [(doc.name, i, block) for doc in DOCS
+          for i, block in enumerate(re.findall(r"```python\n(.*?)```", doc.read_text(), re.S))]
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_doc_example(index):
-    try:
-        exec(compile(BLOCKS[index], f"{DOC.name}[{index}]", "exec"), {"__name__": "__doc_example__"})
-    except wasm.UnsupportedError as e:
-        if "not available yet" in str(e):
-            pytest.skip(str(e))
-        raise
+def test_docs_have_examples():
+    names = [name for name, _, _ in BLOCKS]
+    assert names.count("api.md") >= 6 and names.count("README.md") >= 1
+
+
+@pytest.mark.parametrize("name,index,block", BLOCKS, ids=[f"{n}[{i}]" for n, i, _ in BLOCKS])
+def test_doc_example(name, index, block):
+    exec(compile(block, f"{name}[{index}]", "exec"), {"__name__": "__doc_example__"})
