@@ -381,6 +381,8 @@ def main(argv=None) -> int:
         rows = [measure_program(n, manifest[n], opts, native_dir, native_reason) for n in names]
     calls = None if opts.no_calls else measure_calls(opts.quick)
     info["load_after"] = os.getloadavg()
+    # Each worker imports pywinch afresh: a commit landing mid-run changes what later programs measure.
+    info["commit_after"] = machine_info()["commit"]
     info["duration"] = time.perf_counter() - t0
     results = {"machine": info, "quick": opts.quick, "reps": opts.reps, "pywasm_reps": opts.pywasm_reps,
                "programs": rows, "calls": calls}
