@@ -1,7 +1,8 @@
 """The benchmark programs (benchmarks/c, built into benchmarks/wasm) at their
 small sizes under each engine: each must print the checksum recorded in
-benchmarks/wasm/manifest.json (Wasmtime's output, cross-checked there against
-the native gcc build by benchmarks/c/gen_manifest.py)."""
+benchmarks/wasm/manifest.json (Wasmtime's output, cross-checked there by
+benchmarks/c/gen_manifest.py against the native gcc build, or against pywinch
+for the SIMD program, which gcc cannot build)."""
 
 from __future__ import annotations
 
