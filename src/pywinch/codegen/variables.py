@@ -6,6 +6,7 @@ from .. import vmoffsets as vo
 from ..errors import TrapCode
 from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64
+from .calls import call_builtin
 from .context import IS_FLOAT, K_CONST, K_LOCAL, K_REG, TSIZE
 
 # --- constants -------------------------------------------------------------------
@@ -312,31 +313,26 @@ def visit_memory_size(c, mem):
 
 
 def visit_memory_grow(c, mem):
-    from .calls import call_builtin
     r = call_builtin(c, vo.BUILTIN_MEMORY_GROW, [("imm", mem), ("pop", None)], result=True)
     c.a.mov_rr(4, r, r)   # -1 (i64) becomes 0xFFFFFFFF; old page counts fit 32 bits
     c.stack.append((K_REG, I32, r))
 
 
 def visit_memory_fill(c, mem):
-    from .calls import call_builtin
     call_builtin(c, vo.BUILTIN_MEMORY_FILL, [("imm", mem), ("pop", 3)], status=True)
 
 
 def visit_memory_copy(c, imm):
-    from .calls import call_builtin
     dst, src = imm
     call_builtin(c, vo.BUILTIN_MEMORY_COPY, [("imm", dst), ("imm", src), ("pop", 3)], status=True)
 
 
 def visit_memory_init(c, imm):
-    from .calls import call_builtin
     data, mem = imm
     call_builtin(c, vo.BUILTIN_MEMORY_INIT, [("imm", mem), ("imm", data), ("pop", 3)], status=True)
 
 
 def visit_data_drop(c, data):
-    from .calls import call_builtin
     call_builtin(c, vo.BUILTIN_DATA_DROP, [("imm", data)])
 
 
