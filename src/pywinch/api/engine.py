@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ..errors import UnsupportedError, WasmError
+from ..errors import TypeCheckError, UnsupportedError, WasmError
 from ..runtime.store import EngineState
 
 # Feature switches a user may set, with their defaults (Wasmtime 50's).
@@ -81,7 +81,7 @@ class Engine:
         if config is None:
             config = Config()
         elif not isinstance(config, Config):
-            raise TypeError("expected a Config")
+            raise TypeCheckError("expected a Config")
         object.__setattr__(config, "_frozen", True)
         self.config = config
         self._state = EngineState(epoch_interruption=bool(config.epoch_interruption),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any, Optional
 
-from ..errors import MemoryBoundsError, WasmError
+from ..errors import MemoryBoundsError, TypeCheckError, WasmError
 from ..runtime.globals import RuntimeGlobal
 from ..runtime.memory import LinearMemory, WASM_PAGE
 from ..runtime.table import RuntimeTable
@@ -30,7 +30,7 @@ class Memory:
 
     def __init__(self, store, ty: MemoryType):
         if not isinstance(ty, MemoryType):
-            raise TypeError("expected a MemoryType")
+            raise TypeCheckError("expected a MemoryType")
         st = _store_of(store)
         lim = ty.limits
         self._store = st
@@ -121,7 +121,7 @@ class Table:
 
     def __init__(self, store, ty: TableType, init: Any):
         if not isinstance(ty, TableType):
-            raise TypeError("expected a TableType")
+            raise TypeCheckError("expected a TableType")
         st = _store_of(store)
         elem = ty.element._code
         raw = to_raw(st._state, elem, init)
@@ -177,7 +177,7 @@ class Global:
 
     def __init__(self, store, ty: GlobalType, val: Any):
         if not isinstance(ty, GlobalType):
-            raise TypeError("expected a GlobalType")
+            raise TypeCheckError("expected a GlobalType")
         st = _store_of(store)
         vt = ty.content._code
         raw = to_raw(st._state, vt, val)
@@ -243,4 +243,4 @@ def unwrap_extern(store, item):
     if isinstance(item, Global):
         _check(item, store)
         return ("global", item._global)
-    raise TypeError(f"expected a Func, Memory, Table or Global, got {type(item).__name__}")
+    raise TypeCheckError(f"expected a Func, Memory, Table or Global, got {type(item).__name__}")

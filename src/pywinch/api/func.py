@@ -46,11 +46,11 @@ class Func:
     def __init__(self, store, ty: FuncType, func: Callable, access_caller: bool = False):
         from .store import Store
         if not isinstance(store, Store):
-            raise TypeError("expected a Store")
+            raise TypeCheckError("expected a Store")
         if not isinstance(ty, FuncType):
-            raise TypeError("expected a FuncType")
+            raise TypeCheckError("expected a FuncType")
         if not callable(func):
-            raise TypeError("expected a callable")
+            raise TypeCheckError("expected a callable")
         key = ty._key
         state = store._state
         engine = store.engine
@@ -157,7 +157,7 @@ def _check_store(func, store) -> None:
     if s is not func._store:
         from .store import Store
         if not isinstance(s, Store):
-            raise TypeError("expected a Store or a Caller")
+            raise TypeCheckError("expected a Store or a Caller")
         raise WasmError("the Func belongs to another store")
 
 

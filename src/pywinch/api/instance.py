@@ -27,9 +27,9 @@ class Instance:
         if isinstance(store, Caller):
             store = store._store
         if not isinstance(store, Store):
-            raise TypeError("expected a Store")
+            raise TypeCheckError("expected a Store")
         if not isinstance(module, Module):
-            raise TypeError("expected a Module")
+            raise TypeCheckError("expected a Module")
         if module.engine is not store.engine and \
                 bool(module.engine.config.consume_fuel) != bool(store.engine.config.consume_fuel):
             raise WasmError("the module and the store come from engines with different consume_fuel settings")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import LinkError, WasmError
+from ..errors import LinkError, TypeCheckError, WasmError
 from .extern import Global, Memory, Table
 from .func import Func
 from .instance import Instance
@@ -36,7 +36,7 @@ class Linker:
     def __init__(self, engine):
         from .engine import Engine
         if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
+            raise TypeCheckError("expected an Engine")
         self.engine = engine
         self._defs: dict[tuple[str, str], Any] = {}
         self._allow_shadowing = False
@@ -52,7 +52,7 @@ class Linker:
 
     def _insert(self, module: str, name: str, item) -> None:
         if not isinstance(module, str) or not isinstance(name, str):
-            raise TypeError("module and name must be str")
+            raise TypeCheckError("module and name must be str")
         key = (module, name)
         if key in self._defs and not self._allow_shadowing:
             raise WasmError(f"import of `{module}::{name}` defined twice")
@@ -60,20 +60,20 @@ class Linker:
 
     def define(self, store, module: str, name: str, item) -> None:
         if not isinstance(item, (Func, Memory, Table, Global)):
-            raise TypeError(f"expected a Func, Memory, Table or Global, got {type(item).__name__}")
+            raise TypeCheckError(f"expected a Func, Memory, Table or Global, got {type(item).__name__}")
         self._insert(module, name, item)
 
     def define_func(self, module: str, name: str, ty: FuncType, func: Callable[..., Any],
                     access_caller: bool = False) -> None:
         if not isinstance(ty, FuncType):
-            raise TypeError("expected a FuncType")
+            raise TypeCheckError("expected a FuncType")
         if not callable(func):
-            raise TypeError("expected a callable")
+            raise TypeCheckError("expected a callable")
         self._insert(module, name, _HostDef(ty, func, access_caller))
 
     def define_instance(self, store, name: str, instance: Instance) -> None:
         if not isinstance(instance, Instance):
-            raise TypeError("expected an Instance")
+            raise TypeCheckError("expected an Instance")
         for export_name, item in instance.exports(store).items():
             self._insert(name, export_name, item)
 

@@ -7,7 +7,7 @@ import struct
 from typing import Union
 
 from ..compiled import CompiledModule
-from ..errors import MalformedError, WasmError
+from ..errors import MalformedError, TypeCheckError, WasmError
 from ..wasm.binary import decode_module
 from ..wasm.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_TABLE
 from ..wasm.validate import validate_module
@@ -35,7 +35,7 @@ def _to_binary(wasm) -> bytes:
             from ..wasm.text import wat2wasm
             return wat2wasm(text)
         return wasm
-    raise TypeError("expected bytes (binary or text) or str (text)")
+    raise TypeCheckError("expected bytes (binary or text) or str (text)")
 
 
 class Module:
@@ -43,7 +43,7 @@ class Module:
 
     def __init__(self, engine: Engine, wasm: Union[bytes, bytearray, str]):
         if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
+            raise TypeCheckError("expected an Engine")
         binary = _to_binary(wasm)
         m = decode_module(binary)
         compiled = compiler.compile_module(m, engine.config)     # validates as it compiles

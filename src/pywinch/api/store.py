@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from ..errors import TypeCheckError
 from ..runtime import interrupt
 from ..runtime.store import StoreState
 from .engine import Engine
@@ -17,7 +18,7 @@ class Store:
         if engine is None:
             engine = Engine()
         elif not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
+            raise TypeCheckError("expected an Engine")
         self.engine = engine
         self._data = data
         self._state = st = StoreState(engine._state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..errors import WasmError
+from ..errors import TypeCheckError, WasmError
 from ..runtime import values as rv
 
 
@@ -75,7 +75,7 @@ def _valtype(t) -> ValType:
         return ValType(t)
     if isinstance(t, str) and t in rv.BY_NAME:
         return ValType(rv.BY_NAME[t])
-    raise TypeError(f"expected a ValType, got {t!r}")
+    raise TypeCheckError(f"expected a ValType, got {t!r}")
 
 
 class FuncType:
@@ -156,7 +156,7 @@ class TableType:
 
     def __init__(self, valtype: ValType, limits: Limits):
         if not isinstance(limits, Limits):
-            raise TypeError("expected Limits")
+            raise TypeCheckError("expected Limits")
         vt = _valtype(valtype)
         if vt._code not in rv.REF_TYPES:
             raise WasmError("table element type must be a reference type")
@@ -185,7 +185,7 @@ class MemoryType:
 
     def __init__(self, limits: Limits, is_64: bool = False, shared: bool = False, page_size_log2: int = 16):
         if not isinstance(limits, Limits):
-            raise TypeError("expected Limits")
+            raise TypeCheckError("expected Limits")
         maximum = (1 << 48) if is_64 else 0x10000
         if limits.min > maximum:
             raise WasmError("minimum size too large")

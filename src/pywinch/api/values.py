@@ -19,25 +19,25 @@ class Val:
     @classmethod
     def i32(cls, val: int) -> "Val":
         if not isinstance(val, int):
-            raise TypeError("expected an integer")
+            raise TypeCheckError("expected an integer")
         return cls(rv.I32, rv.signed32(rv.check_int(rv.I32, val)))
 
     @classmethod
     def i64(cls, val: int) -> "Val":
         if not isinstance(val, int):
-            raise TypeError("expected an integer")
+            raise TypeCheckError("expected an integer")
         return cls(rv.I64, rv.signed64(rv.check_int(rv.I64, val)))
 
     @classmethod
     def f32(cls, val: float) -> "Val":
         if not isinstance(val, float):
-            raise TypeError("expected a float")
+            raise TypeCheckError("expected a float")
         return cls(rv.F32, rv.bits_f32(rv.f32_bits(val)))
 
     @classmethod
     def f64(cls, val: float) -> "Val":
         if not isinstance(val, float):
-            raise TypeError("expected a float")
+            raise TypeCheckError("expected a float")
         return cls(rv.F64, val)
 
     @classmethod
