@@ -34,7 +34,7 @@ from .masm import for_host
 from .wasm.types import I32, V128
 
 WASM_STACK_SIZE = 512 * 1024
-HOSTCTX_FUNCREF = getattr(vo, "HOSTCTX_FUNCREF", vo.VMCTX_HEADER_SIZE)
+HOSTCTX_FUNCREF = vo.HOSTCTX_FUNCREF
 
 _SAVE_AREA = 40     # saved stack_limit, entry_sp, limits*, values*, padding
 
