@@ -13,18 +13,9 @@ import operator
 import struct
 
 from ..errors import TypeCheckError
+from ..wasm.types import BY_NAME, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
-I32 = 0x7F
-I64 = 0x7E
-F32 = 0x7D
-F64 = 0x7C
-V128 = 0x7B
-FUNCREF = 0x70
-EXTERNREF = 0x6F
-
-NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
-         FUNCREF: "funcref", EXTERNREF: "externref"}
-BY_NAME = {v: k for k, v in NAMES.items()}
+NAMES = {code: name for name, code in BY_NAME.items()}
 REF_TYPES = (FUNCREF, EXTERNREF)
 NUM_TYPES = (I32, I64, F32, F64, V128)
 
