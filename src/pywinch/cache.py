@@ -33,6 +33,7 @@ import tempfile
 
 from . import __version__
 from .errors import WasmError
+from .api.compiler import epoch_mode
 
 MAGIC = b"PYWCWASM"
 _LEN = struct.Struct("<I")
@@ -48,7 +49,7 @@ def cpu_features() -> list[str]:
 def _settings(engine) -> dict:
     cfg = engine.config
     return {"fuel": bool(cfg.consume_fuel),
-            "epoch": bool(cfg.epoch_interruption or cfg.interruptible),
+            "epoch": epoch_mode(cfg),
             "features": sorted(k for k, on in cfg.features().items() if on)}
 
 
@@ -153,7 +154,7 @@ def compile_module(engine, wasm: bytes, progress=None):
     m = decode_module(binary)
     cfg = engine.config
     compiled = compile_decoded(m, features=cfg.features(), fuel=bool(cfg.consume_fuel),
-                               epoch=bool(cfg.epoch_interruption or cfg.interruptible),
+                               epoch=epoch_mode(cfg),
                                progress=progress)
     mod = Module.__new__(Module)
     mod._setup(engine, binary, m, compiled)

@@ -39,6 +39,14 @@ import zlib
 
 from .errors import WasmError
 
+# ``features["epoch"]``: the interruption checks at function entries and loop
+# headers.  DEADLINE traps when the engine's epoch reaches the store's
+# deadline (Config.epoch_interruption); INTERRUPT only when the deadline is 0,
+# which is all Ctrl-C does without epoch_interruption (two loads instead of four).
+EPOCH_OFF = 0
+EPOCH_DEADLINE = 1
+EPOCH_INTERRUPT = 2
+
 FORMAT_MAGIC = b"PYWINCH\x00"
 FORMAT_VERSION = 1
 

@@ -109,3 +109,16 @@ def test_stores_with_host_functions_are_freed(compiled, engine):
     batch(20000)
     after = rss_kib()
     assert after - before < 16 * 1024, (before, after)
+
+
+def test_interrupt_only_code_is_refused_where_epochs_are_on():
+    """Code compiled for Ctrl-C only never compares the epoch with the deadline,
+    so an engine with epoch_interruption must not load it; the reverse is fine."""
+    wat = '(module (func (export "f") (loop (br 0))))'
+    plain = wasm.Module(wasm.Engine(), wat).serialize()
+    cfg = wasm.Config()
+    cfg.epoch_interruption = True
+    with pytest.raises(wasm.WasmError, match="epoch"):
+        wasm.Module.deserialize(wasm.Engine(cfg), plain)
+    with_epochs = wasm.Module(wasm.Engine(cfg), wat).serialize()
+    wasm.Module.deserialize(wasm.Engine(), with_epochs)

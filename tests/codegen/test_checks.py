@@ -35,3 +35,27 @@ def test_entry_checks_reuse_the_stack_checks_limits_pointer(flags):
 
 def test_no_checks_by_default():
     assert not any("[r11 + 0x" in i for i in entry())
+
+
+def test_interrupt_only_check_compares_the_deadline_with_zero():
+    """Without Config.epoch_interruption only Ctrl-C moves the deadline, and
+    always to 0: the check is one compare with memory, no epoch counter load."""
+    from pywinch.compiled import EPOCH_INTERRUPT
+    insns = entry(epoch=EPOCH_INTERRUPT)
+    deadline = f"cmp qword ptr [r11 + {vo.LIMITS_EPOCH_DEADLINE:#x}], 0"
+    assert deadline in insns
+    assert insns[insns.index(deadline) + 1].startswith("je ")
+    assert not any(f"[r11 + {vo.LIMITS_EPOCH_COUNTER_PTR:#x}]" in i for i in insns)
+
+
+def test_engine_settings_choose_the_check():
+    import pywinch
+    from pywinch.api.compiler import epoch_mode
+    from pywinch.compiled import EPOCH_DEADLINE, EPOCH_INTERRUPT, EPOCH_OFF
+    cfg = pywinch.Config()
+    assert epoch_mode(cfg) == EPOCH_INTERRUPT          # the default: Ctrl-C only
+    cfg.epoch_interruption = True
+    assert epoch_mode(cfg) == EPOCH_DEADLINE
+    cfg = pywinch.Config()
+    cfg.interruptible = False
+    assert epoch_mode(cfg) == EPOCH_OFF

@@ -8,7 +8,7 @@ trampolines.
 
 from __future__ import annotations
 
-from ..compiled import CompiledModule
+from ..compiled import EPOCH_DEADLINE, EPOCH_INTERRUPT, EPOCH_OFF, CompiledModule
 from ..errors import UnsupportedError
 from ..runtime.code import CodeMemory
 from ..runtime.instance import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, PASSIVE, TABLE, ModulePlan
@@ -20,19 +20,28 @@ KIND = {EXTERN_FUNC: FUNC, EXTERN_TABLE: TABLE, EXTERN_MEMORY: MEMORY, EXTERN_GL
 MODE = {MODE_ACTIVE: ACTIVE, MODE_PASSIVE: PASSIVE, MODE_DECLARATIVE: DECLARATIVE}
 
 
-def compile_module(module, config) -> CompiledModule:
-    """Validate and compile (one pass per function) with the engine's settings.
+def epoch_mode(config) -> int:
+    """Which interruption checks compiled code needs under ``config``.
 
-    Epoch checks are emitted unless both Config.epoch_interruption and
-    Config.interruptible (pywinch's own, on by default) are off: they are how
-    Ctrl-C stops a running call (runtime/interrupt.py); without
-    epoch_interruption the deadline is "never" and only Ctrl-C moves it."""
+    EPOCH_DEADLINE (Config.epoch_interruption) compares the engine's epoch with
+    the store's deadline.  Without epoch_interruption the deadline is "never"
+    and only Ctrl-C moves it, always to 0 (runtime/interrupt.py), so
+    Config.interruptible (pywinch's own, on by default) needs only the cheaper
+    EPOCH_INTERRUPT check "deadline == 0"; with both off, no check at all."""
+    if config.epoch_interruption:
+        return EPOCH_DEADLINE
+    return EPOCH_INTERRUPT if config.interruptible else EPOCH_OFF
+
+
+def compile_module(module, config) -> CompiledModule:
+    """Validate and compile (one pass per function) with the engine's settings
+    (the interruption checks: see ``epoch_mode``)."""
     try:
         from ..codegen import compile_module as _compile
     except ImportError:
         raise UnsupportedError("the compiler (pywinch.codegen.compile_module) is not available yet") from None
     return _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
-                    epoch=bool(config.epoch_interruption or config.interruptible))
+                    epoch=epoch_mode(config))
 
 
 def wasm_to_native(key: tuple):

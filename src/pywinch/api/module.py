@@ -6,7 +6,7 @@ import os
 import struct
 from typing import Union
 
-from ..compiled import CompiledModule
+from ..compiled import EPOCH_DEADLINE, EPOCH_INTERRUPT, CompiledModule
 from ..errors import MalformedError, TypeCheckError, WasmError
 from ..wasm.binary import decode_module
 from ..wasm.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_TABLE
@@ -18,7 +18,8 @@ from .types import ExportType, FuncType, GlobalType, ImportType, Limits, MemoryT
 _SER_MAGIC = b"PYWMOD\x00\x02"
 _HEADER = struct.Struct("<8sIIQ")      # magic, flags, reserved, length of the Wasm binary
 _FLAG_FUEL = 1                         # compiled with fuel checks (Config.consume_fuel)
-_FLAG_EPOCH = 2                        # compiled with epoch checks
+_FLAG_EPOCH = 2                        # compiled with epoch-deadline checks (any config may run it)
+_FLAG_INTERRUPT = 4                    # compiled with the Ctrl-C-only check (not for epoch_interruption)
 
 
 def _to_binary(wasm) -> bytes:
@@ -71,8 +72,9 @@ class Module:
         """Machine code and module, loadable by :meth:`deserialize` without compiling."""
         code = self._compiled.serialize()
         cfg = self.engine.config
+        mode = self._compiled.features.get("epoch", 0)
         flags = (_FLAG_FUEL if cfg.consume_fuel else 0) | \
-            (_FLAG_EPOCH if cfg.epoch_interruption or cfg.interruptible else 0)
+            (_FLAG_EPOCH if mode == EPOCH_DEADLINE else _FLAG_INTERRUPT if mode == EPOCH_INTERRUPT else 0)
         return bytearray(_HEADER.pack(_SER_MAGIC, flags, 0, len(self._binary)) + self._binary + code)
 
     @classmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .. import trampoline as tramp
 from .. import vmoffsets as vo
 from ..abi import wasm_sig
-from ..compiled import CompiledModule
+from ..compiled import EPOCH_INTERRUPT, CompiledModule
 from ..errors import CompileError, TrapCode, UnsupportedError
 from ..isa.x64.asm import link_rel32
 from ..masm import for_host
@@ -96,7 +96,7 @@ class ModuleCompiler:
         self.global_types = module.global_types
         self.table_types = module.table_types
         self.fuel = fuel
-        self.epoch = epoch
+        self.epoch = int(epoch)     # EPOCH_*; True means EPOCH_DEADLINE
         self.opmap = opmap
         self._opmap_table = None
         self.trap_routines = None   # blob offset of the trap routine per TrapCode (set by compile_module)
@@ -204,9 +204,13 @@ class ModuleCompiler:
 
     def _epoch_check(self, c, limits_loaded=False):
         a = c.a
-        t = c.alloc_gpr()
         if not limits_loaded:
             a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
+        if self.epoch == EPOCH_INTERRUPT:
+            a.alu_mi(7, 8, 0, c.scratch, vo.LIMITS_EPOCH_DEADLINE)     # cmp [deadline], 0
+            c.trap_if(self.regs.CC_E, TrapCode.INTERRUPT)
+            return
+        t = c.alloc_gpr()
         a.load(8, t, c.scratch, vo.LIMITS_EPOCH_COUNTER_PTR)
         a.load(8, t, t, 0)
         a.alu_rm(7, 8, t, c.scratch, vo.LIMITS_EPOCH_DEADLINE)
@@ -364,7 +368,8 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
     operator.  Raises ``InvalidError``/``MalformedError`` for a bad module,
     ``UnsupportedError`` for what pywinch cannot compile yet (SIMD).
     ``fuel``/``epoch`` emit the checks at function entries and loop headers
-    (no code at all when off).  ``progress(done, total)`` is called after each
+    (no code at all when off; ``epoch`` is one of ``pywinch.compiled.EPOCH_*``,
+    True meaning EPOCH_DEADLINE).  ``progress(done, total)`` is called after each
     function.  ``features`` is recorded in the result (reserved).  ``opmap``
     records where the code of every compiled operator starts
     (``CompiledModule.opmap``, for ``pywinch explore``; costs compile time).
@@ -426,4 +431,4 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
         link_rel32(blob, at, target)
     names = dict(module.names.functions) if module.names else {}
     return CompiledModule(bytes(blob), func_offsets, func_ends, trampolines, traps, pcmap, names,
-                          nimp, {"fuel": fuel, "epoch": epoch, **(features or {})}, opmap=ops)
+                          nimp, {"fuel": fuel, "epoch": mc.epoch, **(features or {})}, opmap=ops)
