@@ -175,13 +175,17 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
 
     def bind(self, label: int, at: int | None = None) -> None:
         """Bind ``label`` to the current offset (or ``at``) and patch its pending uses."""
-        self._check_label(label, "bind")
-        if self._lpos[label] >= 0:
-            _bad("bind", f"label {label} is already bound at {self._lpos[label]:#x}")
-        pos = len(self.buf) if at is None else at
-        if type(pos) is not int or not 0 <= pos <= len(self.buf):
-            _bad("bind", f"offset {pos!r} is not within the code emitted so far")
-        self._lpos[label] = pos
+        lpos = self._lpos
+        if at is None and type(label) is int and 0 <= label < len(lpos) and lpos[label] < 0:
+            pos = lpos[label] = len(self.buf)      # the common case, checked in one go
+        else:
+            self._check_label(label, "bind")
+            if lpos[label] >= 0:
+                _bad("bind", f"label {label} is already bound at {lpos[label]:#x}")
+            pos = len(self.buf) if at is None else at
+            if type(pos) is not int or not 0 <= pos <= len(self.buf):
+                _bad("bind", f"offset {pos!r} is not within the code emitted so far")
+            lpos[label] = pos
         fix = self._lfix[label]
         if fix:
             buf = self.buf

@@ -232,6 +232,15 @@ class GprMixin:
 
     def store_imm(self, size: int, imm: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``mov [mem], imm`` (size 8: imm sign-extended from 32 bits)."""
+        if index == NO_REG and (size == 4 or size == 8) and type(base) is int and 0 <= base < 16 \
+                and type(disp) is int and disp and -0x80000000 <= disp <= 0x7FFFFFFF \
+                and -0x80000000 <= imm <= _IMM_HI[size]:
+            # Fast path: a frame or vmctx slot.
+            if -128 <= disp <= 127:
+                self.buf += (_STI8 if size == 8 else _STI4)[base] + _D8[disp & 0xFF] + _pack_u32(imm & 0xFFFFFFFF)
+            else:
+                self.buf += (_STI8_32 if size == 8 else _STI4_32)[base] + _pack_i32(disp) + _pack_u32(imm & 0xFFFFFFFF)
+            return
         lo = _IMM_LO.get(size)
         if lo is None:
             _bad("mov", f"bad operand size {size!r}")
@@ -348,6 +357,16 @@ class GprMixin:
     def alu_rm(self, op: int, size: int, dst: int, base: int, disp: int = 0,
                index: int = NO_REG, scale: int = 1) -> None:
         """``<op> dst, [mem]``."""
+        if index == NO_REG and (size == 4 or size == 8) and type(base) is int and 0 <= base < 16 \
+                and type(dst) is int and 0 <= dst < 16 and type(op) is int and 0 <= op < 8:
+            # Fast path: an operand in a frame or vmctx slot (precomputed head + displacement).
+            k = op << 8 | dst << 4 | base
+            if -128 <= disp <= 127 and disp:
+                self.buf += (_ALU_RM8 if size == 8 else _ALU_RM4)[k] + _D8[disp & 0xFF]
+                return
+            if 127 < disp <= 0x7FFFFFFF or -0x80000000 <= disp < -128:
+                self.buf += (_ALU_RM8_32 if size == 8 else _ALU_RM4_32)[k] + _pack_i32(disp)
+                return
         if type(dst) is not int or not 0 <= dst < 16:
             _bad(_alu_name(op), f"destination {dst!r} is not a general-purpose register")
         pfx, w = _opsz(_alu_name(op), size)
@@ -366,6 +385,24 @@ class GprMixin:
     def alu_mi(self, op: int, size: int, imm: int, base: int, disp: int = 0,
                index: int = NO_REG, scale: int = 1) -> None:
         """``<op> [mem], imm`` (imm8 form when it fits)."""
+        if index == NO_REG and (size == 4 or size == 8) and type(base) is int and 0 <= base < 16 \
+                and type(op) is int and 0 <= op < 8 and type(disp) is int and disp \
+                and -0x80000000 <= disp <= 0x7FFFFFFF and -0x80000000 <= imm <= _IMM_HI[size]:
+            # Fast path: a frame or vmctx slot (precomputed head, then displacement and immediate).
+            if size == 4 and imm > 0x7FFFFFFF:
+                imm -= 0x100000000
+            k = op << 4 | base
+            d8 = -128 <= disp <= 127
+            if -128 <= imm <= 127:
+                head = (_ALU_MI8_8 if size == 8 else _ALU_MI8_4)[k] if d8 else \
+                    (_ALU_MI8_8_32 if size == 8 else _ALU_MI8_4_32)[k]
+                tail = _D8[imm & 0xFF]
+            else:
+                head = (_ALU_MI32_8 if size == 8 else _ALU_MI32_4)[k] if d8 else \
+                    (_ALU_MI32_8_32 if size == 8 else _ALU_MI32_4_32)[k]
+                tail = _pack_i32(imm)
+            self.buf += head + (_D8[disp & 0xFF] if d8 else _pack_i32(disp)) + tail
+            return
         name = _alu_name(op)
         pfx, w = _opsz(name, size)
         if not _IMM_LO[size] <= imm <= _IMM_HI[size]:
@@ -399,6 +436,9 @@ class GprMixin:
 
     def test_rr(self, size: int, a: int, b: int) -> None:
         """``test a, b``."""
+        if size == 4 and type(a) is int and type(b) is int and 0 <= a < 16 and 0 <= b < 16:
+            self.buf += _TEST_RR4[b << 4 | a]
+            return
         if (a | b) >> 4:
             _bad("test", f"operands {_gpr_name(a)}, {_gpr_name(b)} must be general-purpose registers")
         pfx, w = _opsz("test", size)
@@ -524,6 +564,14 @@ class GprMixin:
 
     def shift_ri(self, op: int, size: int, r: int, imm: int) -> None:
         """``<op> r, imm8`` (the 1-form for a count of 1)."""
+        if (size == 4 or size == 8) and type(op) is int and 0 <= op < 8 and op != 6 and type(r) is int \
+                and 0 <= r < 16 and type(imm) is int and 0 < imm <= 255:
+            k = op << 4 | r
+            if imm == 1:
+                self.buf += (_SHIFT1_8 if size == 8 else _SHIFT1_4)[k]
+            else:
+                self.buf += (_SHIFTI_8 if size == 8 else _SHIFTI_4)[k] + _D8[imm]
+            return
         name = _shift_name(op)
         if type(r) is not int or not 0 <= r < 16:
             _bad(name, f"operand {r!r} is not a general-purpose register")
@@ -592,6 +640,10 @@ class GprMixin:
 
     def cmov(self, cc: int, size: int, dst: int, src: int) -> None:
         """``cmov<cc> dst, src`` (size 2, 4, 8; size 4 zero-extends even when not moving)."""
+        if (size == 4 or size == 8) and type(cc) is int and 0 <= cc < 16 and type(dst) is int \
+                and type(src) is int and 0 <= dst < 16 and 0 <= src < 16:
+            self.buf += (_CMOV8 if size == 8 else _CMOV4)[cc << 8 | dst << 4 | src]
+            return
         if type(cc) is not int or not 0 <= cc < 16:
             _bad("cmovcc", f"bad condition code {cc!r}")
         if (dst | src) >> 4:
@@ -696,6 +748,35 @@ _LD8_32 = [_disp_head(8, b"\x8b", i >> 4, i & 15, 0x80) for i in range(256)]
 _LD4_32 = [_disp_head(0, b"\x8b", i >> 4, i & 15, 0x80) for i in range(256)]
 _ST8_32 = [_disp_head(8, b"\x89", i >> 4, i & 15, 0x80) for i in range(256)]
 _ST4_32 = [_disp_head(0, b"\x89", i >> 4, i & 15, 0x80) for i in range(256)]
+# <op> reg, [base + disp8/disp32] minus the displacement: index op << 8 | reg << 4 | base.
+_ALU_RM8 = [_disp_head(8, bytes((i >> 8 << 3 | 3,)), i >> 4 & 15, i & 15) for i in range(2048)]
+_ALU_RM4 = [_disp_head(0, bytes((i >> 8 << 3 | 3,)), i >> 4 & 15, i & 15) for i in range(2048)]
+_ALU_RM8_32 = [_disp_head(8, bytes((i >> 8 << 3 | 3,)), i >> 4 & 15, i & 15, 0x80) for i in range(2048)]
+_ALU_RM4_32 = [_disp_head(0, bytes((i >> 8 << 3 | 3,)), i >> 4 & 15, i & 15, 0x80) for i in range(2048)]
+# <op> [base + disp], imm8 (83 /op) and imm32 (81 /op) minus displacement and immediate: index op << 4 | base.
+_ALU_MI8_8 = [_disp_head(8, b"\x83", i >> 4, i & 15) for i in range(128)]
+_ALU_MI8_4 = [_disp_head(0, b"\x83", i >> 4, i & 15) for i in range(128)]
+_ALU_MI8_8_32 = [_disp_head(8, b"\x83", i >> 4, i & 15, 0x80) for i in range(128)]
+_ALU_MI8_4_32 = [_disp_head(0, b"\x83", i >> 4, i & 15, 0x80) for i in range(128)]
+_ALU_MI32_8 = [_disp_head(8, b"\x81", i >> 4, i & 15) for i in range(128)]
+_ALU_MI32_4 = [_disp_head(0, b"\x81", i >> 4, i & 15) for i in range(128)]
+_ALU_MI32_8_32 = [_disp_head(8, b"\x81", i >> 4, i & 15, 0x80) for i in range(128)]
+_ALU_MI32_4_32 = [_disp_head(0, b"\x81", i >> 4, i & 15, 0x80) for i in range(128)]
+# mov [base + disp], imm32 (C7 /0) minus displacement and immediate: index base.
+_STI8 = [_disp_head(8, b"\xc7", 0, b) for b in range(16)]
+_STI4 = [_disp_head(0, b"\xc7", 0, b) for b in range(16)]
+_STI8_32 = [_disp_head(8, b"\xc7", 0, b, 0x80) for b in range(16)]
+_STI4_32 = [_disp_head(0, b"\xc7", 0, b, 0x80) for b in range(16)]
+# test r32, r32 (85 /r): index src << 4 | dst.
+_TEST_RR4 = [_rr_bytes(b"", 0, b"\x85", i >> 4, i & 15) for i in range(256)]
+# cmovcc dst, src: index cc << 8 | dst << 4 | src.
+_CMOV8 = [_rr_bytes(b"", 8, bytes((0x0F, 0x40 | i >> 8)), i >> 4 & 15, i & 15) for i in range(4096)]
+_CMOV4 = [_rr_bytes(b"", 0, bytes((0x0F, 0x40 | i >> 8)), i >> 4 & 15, i & 15) for i in range(4096)]
+# shifts by 1 (D1 /op) and by imm8 (C1 /op, minus the count): index op << 4 | r.
+_SHIFT1_8 = [_rr_bytes(b"", 8, b"\xd1", i >> 4, i & 15) for i in range(128)]
+_SHIFT1_4 = [_rr_bytes(b"", 0, b"\xd1", i >> 4, i & 15) for i in range(128)]
+_SHIFTI_8 = [_rr_bytes(b"", 8, b"\xc1", i >> 4, i & 15) for i in range(128)]
+_SHIFTI_4 = [_rr_bytes(b"", 0, b"\xc1", i >> 4, i & 15) for i in range(128)]
 # movzx r32, r8: index dst << 4 | src.
 _MOVZX8 = [_rr_bytes(b"", 0, b"\x0f\xb6", i >> 4, i & 15, True) for i in range(256)]
 # <op> r, imm8 (83 /op ib) minus the imm8: index op << 4 | dst.
