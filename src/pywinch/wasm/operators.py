@@ -194,6 +194,65 @@ def _read_blocktype(data, pos: int, end: int):
     return v, npos
 
 
+def read_op(data, pos: int, body_end: int):
+    """Decode the one instruction at ``pos`` (``pos < body_end``):
+    ``(code, imm, next_pos)``.  Raises exactly what ``read_operators`` raises
+    for that instruction, so a hot loop that decodes the common forms itself
+    (codegen/compiler.py) calls this for the rest and for every error."""
+    end = len(data)
+    off = pos
+    try:
+        code = data[pos]
+        pos += 1
+        k = _CLASS[code]
+        if k == 0:
+            imm, pos = read_u32(data, pos, end)
+        elif k == 1 or k == 4:
+            imm = None
+        elif k == 2:
+            imm, pos = read_s32(data, pos, end)
+        elif k == 3:
+            a, pos = read_u32(data, pos, end)
+            o, pos = read_u32(data, pos, end)
+            imm = (a, o, 0)
+        elif k == 5:
+            imm, pos = _read_blocktype(data, pos, end)
+        elif k == 6:
+            sub, pos = read_u32(data, pos, end)
+            code = (op.FC_BASE if code == 0xFC else op.FD_BASE) + sub
+            if sub > 0xFF or _NAMES[code] is None:
+                raise MalformedError("illegal opcode", off)
+            if pos > body_end:
+                raise _Body()
+            kind = _IMM[code]
+            imm = None
+            if kind:
+                imm, pos = _read_imm(kind, data, pos, end)
+        elif k == 7:
+            raise MalformedError("illegal opcode", off)
+        else:
+            imm, pos = _read_imm(_IMM[code], data, pos, end)
+        if pos > body_end:
+            raise _Body()
+    except IndexError:
+        raise MalformedError(EOF_MESSAGE, end) from None
+    except _Body:
+        raise MalformedError("section size mismatch", body_end) from None
+    return code, imm, pos
+
+
+def ran_out(data, pos: int):
+    """The error of a body that ran out at ``pos`` before its final ``end``.
+    The reference interpreter reads on into the next bytes: an else there
+    ends the instruction sequence ("END opcode expected"), anything else
+    eventually overruns the body."""
+    if pos >= len(data):
+        return MalformedError(EOF_MESSAGE, pos)
+    if data[pos] == op.ELSE:
+        return MalformedError("END opcode expected", pos)
+    return MalformedError("section size mismatch", pos)
+
+
 def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
     """Yield ``(code, imm, offset)`` for the instructions in ``data[pos:end]``
     up to and including the ``end`` that closes the outermost block.  With
@@ -205,7 +264,6 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
     reported as such); an instruction that ends past ``end`` is never
     yielded: it is "section size mismatch"."""
     classes = _CLASS
-    imms = _IMM
     depth = 0
     body_end = end
     end = len(data)
@@ -258,47 +316,15 @@ def read_operators(data: bytes, pos: int, end: int, exact: bool = True):
                         raise MalformedError("section size mismatch", pos)
                     return
                 depth -= 1
-            elif k == 5:
-                v, pos = _read_blocktype(data, pos, end)
-                if pos > body_end:
-                    raise _Body()
-                depth += 1
-                yield code, v, off
-            elif k == 6:
-                sub = data[pos]
-                if sub & 0x80:
-                    sub, pos = read_u32(data, pos, end)
-                else:
-                    pos += 1
-                code = (op.FC_BASE if code == 0xFC else op.FD_BASE) + sub
-                if sub > 0xFF or _NAMES[code] is None:
-                    raise MalformedError("illegal opcode", off)
-                if pos > body_end:
-                    raise _Body()
-                kind = imms[code]
-                if kind:                    # most 0xFC/0xFD instructions have none
-                    imm, pos = _read_imm(kind, data, pos, end)
-                    if pos > body_end:
-                        raise _Body()
-                    yield code, imm, off
-                else:
-                    yield code, None, off
-            elif k == 7:
-                raise MalformedError("illegal opcode", off)
             else:
-                imm, pos = _read_imm(imms[code], data, pos, end)
-                if pos > body_end:
-                    raise _Body()
+                # Block types, prefixed instructions, the other immediates and
+                # illegal opcodes.
+                code, imm, pos = read_op(data, off, body_end)
+                if k == 5:
+                    depth += 1
                 yield code, imm, off
     except IndexError:
         raise MalformedError(EOF_MESSAGE, end) from None
     except _Body:
         raise MalformedError("section size mismatch", body_end) from None
-    # The body ran out before its final end.  The reference interpreter reads
-    # on into the next bytes: an else there ends the instruction sequence
-    # ("END opcode expected"), anything else eventually overruns the body.
-    if pos >= end:
-        raise MalformedError(EOF_MESSAGE, pos)
-    if data[pos] == op.ELSE:
-        raise MalformedError("END opcode expected", pos)
-    raise MalformedError("section size mismatch", pos)
+    raise ran_out(data, pos)
