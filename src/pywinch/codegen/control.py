@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..errors import TrapCode
 from ..wasm import opcodes as op
+from ..wasm.operators import BLOCK_EMPTY
 from ..wasm.types import V128
 from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
                       K_REG, TSIZE, Frame)
@@ -60,9 +61,16 @@ def _result_reg(c, results):
 
 
 def visit_block(c, imm):
+    stack = c.stack
+    if imm == BLOCK_EMPTY:
+        # Most blocks (wasi-libc: ~90%) carry nothing: no type lookup, no result register.
+        base = len(stack)
+        if stack:
+            c.spill_for_block(base)
+        c.frames.append(Frame(FRAME_BLOCK, (), (), base, c.a.new_label()))
+        return
     ft = c.validator.block_type(imm)
-    n = len(ft.params)
-    base = len(c.stack) - n
+    base = len(stack) - len(ft.params)
     c.spill_for_block(base)
     f = Frame(FRAME_BLOCK, ft.params, ft.results, base, c.a.new_label())
     f.res_reg = _result_reg(c, ft.results)
@@ -123,16 +131,28 @@ def visit_else(c, imm):
 def visit_end(c, imm):
     f = c.frames.pop()
     kind = f.kind
-    a = c.a
-    if kind == FRAME_FUNC:
+    if kind == FRAME_BLOCK:
+        if not f.branched:
+            return      # reached only by falling through: values stay where they are
+        if not f.results:
+            # The commonest merge: nothing to carry, only the label to bind.
+            if c.fuel_on and c.reachable:
+                c.fuel_flush()
+            stack = c.stack
+            if len(stack) > f.base:
+                c.drop_to(f.base)
+            c.a.bind(f.label)
+            c.reachable = True
+            return
+    elif kind == FRAME_FUNC:
         if c.reachable:
             emit_return(c)
         return
-    if kind == FRAME_LOOP:
+    elif kind == FRAME_LOOP:
         return          # branches went to the head; the end is a plain fallthrough
-    merge = f.branched or (kind == FRAME_IF and not f.has_else)
-    if not merge:
+    elif f.has_else and not f.branched:
         return
+    a = c.a
     n = len(f.results)
     rr = f.res_reg
     if rr >= 0:
@@ -221,24 +241,33 @@ def visit_br(c, depth):
 def visit_br_if(c, depth):
     if c.fuel_on:
         c.fuel_flush()
-    cc, const = _pop_condition(c)
-    if cc is None:
-        if const:
-            visit_br(c, depth)
-        return
+    stack = c.stack
+    e = stack[-1]
+    if e[0] == K_CMP:
+        # A comparison feeding the branch (the common case): its flags are the condition.
+        stack.pop()
+        c.flags_live = False
+        cc = e[2]
+    else:
+        cc, const = _pop_condition(c)
+        if cc is None:
+            if const:
+                visit_br(c, depth)
+            return
     a = c.a
     f = c.frames[-1 - depth]
-    if f.kind != FRAME_FUNC and f.res_reg >= 0:
-        # The value goes to the result register on both paths, then the branch.
-        c.top_to_reg(f.res_reg)
-        f.branched = True
-        a.jcc(cc, f.label)
-        return
     if f.kind != FRAME_FUNC:
+        if f.res_reg >= 0:
+            # The value goes to the result register on both paths, then the branch.
+            c.top_to_reg(f.res_reg)
+            f.branched = True
+            a.jcc(cc, f.label)
+            return
         n = len(f.arity)
-        if len(c.stack) - n == f.base:
+        if len(stack) - n == f.base:
             # Values already at the label's height: store them in place, branch directly.
-            c.canonicalize_top(n)
+            if n:
+                c.canonicalize_top(n)
             f.branched = True
             a.jcc(cc, f.label)
             return
