@@ -34,6 +34,22 @@ def _make_binop(t, alu_op, commutative, fold):
         stack = c.stack
         # pop_operand, inlined: this is the hottest visitor.
         eb = stack[-1]
+        if eb[0] == K_CONST and stack[-2][0] == K_LOCAL and not (alu_op == XOR and eb[2] == MASK[t]):
+            # local OP constant (half of all i32.add): load and op in one assembler call.
+            imm = eb[2] if size == 4 else simm32(eb[2], t)
+            if imm is not None:
+                ea = stack[-2]
+                del stack[-2:]
+                free = c.free
+                for ra in c.gpr_alloc:
+                    if free >> ra & 1:
+                        c.free = free & ~(1 << ra)
+                        break
+                else:
+                    ra = c.alloc_gpr()
+                c.a.load_alu_ri(alu_op, size, ra, c.fp, c.ldisp[ea[2]], imm)
+                stack.append((K_REG, t, ra))
+                return
         if eb[0] >= K_MEM:
             eb = (K_REG, t, c.pop_reg())
         else:

@@ -298,6 +298,8 @@ class GprMixin:
 
     def alu_ri(self, op: int, size: int, dst: int, imm: int) -> None:
         """``<op> dst, imm``; the sign-extended imm8 form when the value fits."""
+        if size == 4 and 0x7FFFFFFF < imm <= 0xFFFFFFFF:
+            imm -= 0x100000000      # the bits of an i32 constant as the value the hardware sees
         if -128 <= imm <= 127 and (size == 8 or size == 4) and type(dst) is int and 0 <= dst < 16 \
                 and type(op) is int and 0 <= op < 8:
             self.buf += (_ALU_I8_8 if size == 8 else _ALU_I8_4)[op << 4 | dst] + _D8[imm & 0xFF]
@@ -336,6 +338,22 @@ class GprMixin:
             self.buf += head + _D8[op << 3 | 5] + _pack_i32(simm)
         else:
             self.buf += head + b"\x81" + _D8[0xC0 | op << 3 | dst & 7] + _pack_i32(simm)
+
+    def load_alu_ri(self, op: int, size: int, dst: int, base: int, disp: int, imm: int) -> None:
+        """``mov dst, [base + disp]`` then ``<op> dst, imm``: a local combined with a
+        constant, the commonest shape of i32.add/sub/and (one call, one append)."""
+        if size == 4 and 0x7FFFFFFF < imm <= 0xFFFFFFFF:
+            imm -= 0x100000000
+        if -128 <= imm <= 127 and -128 <= disp <= 127 and disp and type(dst) is int and 0 <= dst < 16 \
+                and type(base) is int and 0 <= base < 16 and type(op) is int and 0 <= op < 8:
+            if size == 8:
+                self.buf += _LD8[dst << 4 | base] + _D8[disp & 0xFF] + _ALU_I8_8[op << 4 | dst] + _D8[imm & 0xFF]
+                return
+            if size == 4:
+                self.buf += _LD4[dst << 4 | base] + _D8[disp & 0xFF] + _ALU_I8_4[op << 4 | dst] + _D8[imm & 0xFF]
+                return
+        self.load(size, dst, base, disp)
+        self.alu_ri(op, size, dst, imm)
 
     def alu_ri32(self, op: int, size: int, dst: int, imm: int = 0) -> int:
         """``<op> dst, imm32`` always in the long form; returns the offset of the imm32.
