@@ -359,6 +359,21 @@ def test_alu_imm8_short_form():
         assert len(a.buf) == n, (size, d, imm, a.buf.hex())
 
 
+def test_load_alu_ri_is_load_then_alu_ri():
+    """The fused local-op-constant form emits exactly ``load`` + ``alu_ri`` (both checked above)."""
+    for op in range(8):
+        for size in (4, 8):
+            for d in GPRS:
+                for base in GPRS:
+                    for disp in (-8, -128, 127, 0, 200, -0x1000):
+                        for imm in (0, 5, -1, 127, -128, 300, 0xFFFFFFF0 if size == 4 else -16):
+                            fused, ref = Assembler(), Assembler()
+                            fused.load_alu_ri(op, size, d, base, disp, imm)
+                            ref.load(size, d, base, disp)
+                            ref.alu_ri(op, size, d, imm)
+                            assert fused.buf == ref.buf, (op, size, d, base, disp, imm)
+
+
 def test_alu_memory_forms():
     b = Batch()
     a = b.a
