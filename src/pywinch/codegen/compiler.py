@@ -1,10 +1,13 @@
 """The module compiler: one pass per function, then the module blob is linked.
 
 ``compile_module`` validates the module-level rules, then compiles every
-defined function in one pass over its operators (validator step, then the
-visitor of the operator from a list indexed by opcode code), emits the
-per-signature entry trampolines and the shared trap routines, and lays
-everything out in one position-independent blob.
+defined function in one pass over its body: each operator is decoded and
+validated, then handed to the visitor of its opcode code (a list indexed by
+code).  The loop decodes and validates the frequent forms itself (wasm/'s
+read_op and the validator's handlers take the rest and every error, so the
+messages are the validator's); it emits the per-signature entry trampolines
+and the shared trap routines, and lays everything out in one
+position-independent blob.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from .. import trampoline as tramp
 from .. import vmoffsets as vo
 from ..abi import wasm_sig
 from ..compiled import EPOCH_INTERRUPT, CompiledModule
-from ..errors import CompileError, TrapCode, UnsupportedError
+from ..errors import CompileError, InvalidError, MalformedError, TrapCode, UnsupportedError
 from ..isa.x64.asm import link_rel32
 from ..masm import for_host
 from ..wasm import opcodes as op
+from ..wasm import validate as _v
+from ..wasm.leb128 import read_s32, read_u32
+from ..wasm.operators import BLOCK_EMPTY, ran_out, read_blocktype, read_op
 from ..wasm.types import I32, V128
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
@@ -81,7 +87,48 @@ def _opmap_table(base):
 FUSES = [False] * op.NUM_CODES
 for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
     FUSES[_c] = True
-_BLOCK_OPENERS = (op.BLOCK, op.LOOP, op.IF)
+
+# How the compile loop decodes and validates each single-byte opcode, tested
+# in this order (the most frequent first): local.get, i32.const, a fixed-type
+# binary operator, local.tee, br_if, local.set, end, block/loop/if, a store, a
+# load, a fixed-type unary operator, a u32 immediate and a validator handler,
+# no immediate and a handler, anything else (read_op and the validator's step).
+(_GET, _CONST, _FIX2, _TEE, _BR_IF, _SET, _END, _BLOCK, _STORE, _LOAD, _FIX1, _U32, _NONE,
+ _OTHER) = range(14)
+_KIND = [_OTHER] * 256
+for _c in range(256):
+    _imm = op.IMMEDIATES[_c]
+    _k = _v.CLASS[_c]
+    if op.NAMES[_c] is None:
+        continue
+    if _imm == op.NONE and _k == _v.C_FIX2:
+        _KIND[_c] = _FIX2
+    elif _imm == op.NONE and _k == _v.C_FIX1:
+        _KIND[_c] = _FIX1
+    elif _k == _v.C_LOAD:
+        _KIND[_c] = _LOAD
+    elif _k == _v.C_STORE:
+        _KIND[_c] = _STORE
+    elif _imm in (op.LABEL, op.FUNC, op.GLOBAL):
+        _KIND[_c] = _U32
+    elif _imm == op.NONE and _v.HANDLERS[_c] is not None:
+        _KIND[_c] = _NONE
+for _name, _k in (("local.get", _GET), ("i32.const", _CONST), ("local.tee", _TEE), ("br_if", _BR_IF),
+                 ("local.set", _SET), ("end", _END), ("block", _BLOCK), ("loop", _BLOCK), ("if", _BLOCK)):
+    _KIND[op.BY_NAME[_name]] = _k
+del _c, _k, _imm, _name
+VOPS = _v.OPS
+VHANDLERS = _v.HANDLERS
+v_end = _v.HANDLERS[op.END]
+LOOP = op.LOOP
+ELSE = op.ELSE
+
+
+def _malformed(data, off, body_end):
+    """Raise the decoding error of the instruction at ``off``, which the loop
+    found to overrun the body: read_op gives the stream's exact error."""
+    read_op(data, off, body_end)
+    raise AssertionError(f"read_op accepted the instruction at {off} the compile loop rejected")
 
 
 class ModuleCompiler:
@@ -245,55 +292,213 @@ class ModuleCompiler:
                 self._opmap_table = _opmap_table(table)
             table = self._opmap_table
         fuses = FUSES
+        kinds = _KIND
+        vops = VOPS
+        handlers = VHANDLERS
         step = v.step
-        off = body.start
+        apply_sig = v.apply_sig
         stack = c.stack
         ltypes = c.local_types
-        inline_get = not (self.fuel or self.opmap)
-        # local.get and i32.const are 40% of all operators: validated and compiled
-        # here without a call (the validator's step would only push the type).
-        vpush = v.stack.append
+        # local.get and i32.const (40% of all operators) are compiled here too,
+        # without a call, unless the visitors are wrapped (fuel, opmap).
+        inline = not (self.fuel or self.opmap)
+        vstack = v.stack                # the validator's lists keep their identity
+        vpush = vstack.append
+        ctrl = v.ctrl
         vlocals = v.locals
-        nlocals = len(vlocals) if inline_get else 0
-        for code, imm, off in module.operators(body):
-            if code == 0x20 and imm < nlocals:
+        nlocals = len(vlocals)
+        height = 0                      # v.height, reloaded after calls that change it
+        has_memory = self.ctx.num_memories > 0
+        data = module.data
+        pos = body.start
+        body_end = body.end
+        end = len(data)
+        # Decoding and validating the frequent forms inline is the loop's point:
+        # a malformed immediate goes to read_op (the stream's exact errors), an
+        # operand that is not the expected type to the validator's handler.
+        while pos < body_end:
+            off = pos
+            code = data[pos]
+            pos += 1
+            k = kinds[code]
+            if k == _GET:
+                if pos >= body_end:
+                    _malformed(data, off, body_end)
+                imm = data[pos]
+                if imm & 0x80:
+                    imm, pos = read_u32(data, pos, end)
+                    if pos > body_end:
+                        _malformed(data, off, body_end)
+                else:
+                    pos += 1
+                if imm >= nlocals:
+                    raise InvalidError(f"unknown local {imm}", off)
                 vpush(vlocals[imm])
-                if c.reachable:
-                    if c.flags_live:
-                        c.materialize_cmp()
-                    tee = c.tee
-                    if tee is None or tee[0] != imm:
-                        # a lazy reference, no code
-                        stack.append((K_LOCAL, ltypes[imm], imm))
-                    else:
-                        c.offset = off
-                        table[code](c, imm)
-                continue
-            if code == 0x41 and inline_get:
+                if inline:
+                    if c.reachable:
+                        if c.flags_live:
+                            c.materialize_cmp()
+                        tee = c.tee
+                        if tee is None or tee[0] != imm:
+                            # a lazy reference, no code
+                            stack.append((K_LOCAL, ltypes[imm], imm))
+                        else:
+                            c.offset = off
+                            table[code](c, imm)
+                    continue
+            elif k == _CONST:
+                if pos >= body_end:
+                    _malformed(data, off, body_end)
+                imm = data[pos]
+                if imm & 0x80:
+                    imm, pos = read_s32(data, pos, end)
+                    if pos > body_end:
+                        _malformed(data, off, body_end)
+                else:
+                    pos += 1
+                    if imm & 0x40:
+                        imm -= 0x80
                 vpush(I32)
+                if inline:
+                    if c.reachable:
+                        if c.flags_live:
+                            c.materialize_cmp()
+                        stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
+                    continue
+            elif k == _FIX2:
+                imm = None
+                a, b, r = vops[code]
+                if len(vstack) - 2 >= height and vstack[-1] == b and vstack[-2] == a:
+                    del vstack[-1]
+                    if r:
+                        vstack[-1] = r
+                    else:
+                        del vstack[-1]
+                else:
+                    apply_sig(code, off)
+            elif k <= _SET:                 # local.tee, br_if, local.set
+                if pos >= body_end:
+                    _malformed(data, off, body_end)
+                imm = data[pos]
+                if imm & 0x80:
+                    imm, pos = read_u32(data, pos, end)
+                    if pos > body_end:
+                        _malformed(data, off, body_end)
+                else:
+                    pos += 1
+                if k == _BR_IF:
+                    if len(vstack) > height and vstack[-1] == I32 and imm < len(ctrl):
+                        f = ctrl[-1 - imm]
+                        if not (f.params if f.kind == LOOP else f.results):
+                            del vstack[-1]
+                        else:
+                            handlers[code](v, imm, off)
+                    else:
+                        handlers[code](v, imm, off)
+                elif imm < nlocals and len(vstack) > height and vstack[-1] == vlocals[imm]:
+                    if k == _SET:
+                        del vstack[-1]
+                else:
+                    handlers[code](v, imm, off)
+            elif k == _END:
+                v_end(v, None, off)
+                height = v.height
                 if c.reachable:
                     if c.flags_live:
                         c.materialize_cmp()
-                    stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
+                    c.offset = off
+                    table[code](c, None)
+                elif c.dead:
+                    c.dead -= 1
+                else:
+                    c.offset = off
+                    control.visit_end(c, None)
+                if v.done:
+                    if pos != body_end:
+                        raise MalformedError("section size mismatch", pos)
+                    break
                 continue
-            step(code, imm, off)
+            elif k == _BLOCK:
+                if pos >= body_end:
+                    _malformed(data, off, body_end)
+                if data[pos] == 0x40:
+                    imm = BLOCK_EMPTY
+                    pos += 1
+                else:
+                    imm, pos = read_blocktype(data, pos, end)
+                    if pos > body_end:
+                        _malformed(data, off, body_end)
+                handlers[code](v, imm, off)
+                height = v.height
+                if not c.reachable:
+                    c.dead += 1
+                    continue
+            elif k <= _LOAD:                # store, load
+                if pos + 1 >= body_end:
+                    _malformed(data, off, body_end)
+                a = data[pos]
+                o = data[pos + 1]
+                if (a | o) & 0x80:
+                    a, pos = read_u32(data, pos, end)
+                    o, pos = read_u32(data, pos, end)
+                    if pos > body_end:
+                        _malformed(data, off, body_end)
+                else:
+                    pos += 2
+                imm = (a, o, 0)
+                al, b, r = vops[code]
+                if a <= al and has_memory and (
+                        len(vstack) > height and vstack[-1] == I32 if k == _LOAD else
+                        len(vstack) - 2 >= height and vstack[-1] == b and vstack[-2] == I32):
+                    if k == _LOAD:
+                        vstack[-1] = r
+                    else:
+                        del vstack[-2:]
+                else:
+                    handlers[code](v, imm, off)
+            elif k == _FIX1:
+                imm = None
+                a, b, r = vops[code]
+                if len(vstack) > height and vstack[-1] == b:
+                    if r:
+                        vstack[-1] = r
+                    else:
+                        del vstack[-1]
+                else:
+                    apply_sig(code, off)
+            elif k == _U32:                 # br, call, global.get/set, ref.func
+                if pos >= body_end:
+                    _malformed(data, off, body_end)
+                imm = data[pos]
+                if imm & 0x80:
+                    imm, pos = read_u32(data, pos, end)
+                    if pos > body_end:
+                        _malformed(data, off, body_end)
+                else:
+                    pos += 1
+                handlers[code](v, imm, off)
+            elif k == _NONE:                # unreachable, else, return, drop, select, ref.is_null
+                imm = None
+                handlers[code](v, None, off)
+                height = v.height
+                if code == ELSE and not c.reachable:
+                    if not c.dead:
+                        c.offset = off
+                        control.visit_else(c, None)
+                    continue
+            else:
+                code, imm, pos = read_op(data, off, body_end)
+                step(code, imm, off)
+                height = v.height
+                if not c.reachable:
+                    continue
             if c.reachable:
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
                 c.offset = off
                 table[code](c, imm)
-            elif code in _BLOCK_OPENERS:
-                c.dead += 1
-            elif code == op.END:
-                if c.dead:
-                    c.dead -= 1
-                else:
-                    c.offset = off
-                    control.visit_end(c, imm)
-            elif code == op.ELSE and not c.dead:
-                c.offset = off
-                control.visit_else(c, imm)
-        v.finish(off)
+        else:
+            raise ran_out(data, pos)
         c.emit_trap_stubs()
         frame = (c.slot_base + c.sstride * c.max_slot + c.max_out + 15) & -16
         if frame > 0x7FFFFFFF:

@@ -180,7 +180,7 @@ def _read_imm(kind: int, data, pos: int, end: int):
     raise AssertionError(f"immediate kind {kind}")
 
 
-def _read_blocktype(data, pos: int, end: int):
+def read_blocktype(data, pos: int, end: int):
     b = data[pos]
     if not b & 0x80:
         if b & 0x40:
@@ -216,7 +216,7 @@ def read_op(data, pos: int, body_end: int):
             o, pos = read_u32(data, pos, end)
             imm = (a, o, 0)
         elif k == 5:
-            imm, pos = _read_blocktype(data, pos, end)
+            imm, pos = read_blocktype(data, pos, end)
         elif k == 6:
             sub, pos = read_u32(data, pos, end)
             code = (op.FC_BASE if code == 0xFC else op.FD_BASE) + sub

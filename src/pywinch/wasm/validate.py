@@ -12,7 +12,9 @@ Two ways in:
           v.step(code, imm, offset)              # raises InvalidError
           ...generate code...                    # may read v's state
 
-  After ``step`` the compiler may read ``v.unreachable`` (the code that
+  (codegen/compiler.py decodes and validates the frequent instructions
+  itself with the tables CLASS, OPS and HANDLERS below, and calls ``step``
+  for the others.)  After ``step`` the compiler may read ``v.unreachable`` (the code that
   follows is dead until the enclosing block ends), ``v.block_type(imm)``
   (a BLOCKTYPE immediate as a FuncType), ``v.label_types(depth)`` (the
   values a branch to ``depth`` carries), ``v.frame_kind(depth)``,
@@ -186,7 +188,7 @@ class FuncValidator:
                 if r:
                     stack.append(r)
                 return
-            self._apply_sig(code, offset)
+            self.apply_sig(code, offset)
             return
         if k == 4 or k == 5:                         # local.set, local.tee
             locals_ = self.locals
@@ -228,7 +230,8 @@ class FuncValidator:
         for t in reversed(types):
             pop(t, offset)
 
-    def _apply_sig(self, code: int, offset: int) -> None:
+    def apply_sig(self, code: int, offset: int) -> None:
+        """Validate fixed-type instruction ``code`` (opcodes.SIGS)."""
         pops, n, push = _SIGTAB[code]
         stack = self.stack
         if n:
@@ -521,7 +524,7 @@ def _table_copy(v, imm, off):
     dst, src = imm
     if v._table(dst, off) != v._table(src, off):
         raise _mismatch(off)
-    v._apply_sig(op.FC_BASE + 14, off)
+    v.apply_sig(op.FC_BASE + 14, off)
 
 
 def _table_init(v, imm, off):
@@ -529,7 +532,7 @@ def _table_init(v, imm, off):
     t = v._table(table, off)
     if v._elem(elem, off) != t:
         raise _mismatch(off)
-    v._apply_sig(op.FC_BASE + 12, off)
+    v.apply_sig(op.FC_BASE + 12, off)
 
 
 def _elem_drop(v, imm, off):
@@ -543,7 +546,7 @@ def _make_memarg(code):
         v._memory(imm[2], off)
         if imm[0] > natural:
             raise InvalidError("alignment must not be larger than natural", off)
-        v._apply_sig(code, off)
+        v.apply_sig(code, off)
     return handler
 
 
@@ -557,7 +560,7 @@ def _make_memarg_lane(code):
             raise InvalidError("alignment must not be larger than natural", off)
         if imm[3] >= lanes:
             raise InvalidError("invalid lane index", off)
-        v._apply_sig(code, off)
+        v.apply_sig(code, off)
     return handler
 
 
@@ -567,20 +570,20 @@ def _make_lane(code):
     def handler(v, imm, off):
         if imm >= lanes:
             raise InvalidError("invalid lane index", off)
-        v._apply_sig(code, off)
+        v.apply_sig(code, off)
     return handler
 
 
 def _make_fixed(code):
     def handler(v, imm, off):
-        v._apply_sig(code, off)
+        v.apply_sig(code, off)
     return handler
 
 
 def _make_memory(code):
     def handler(v, imm, off):
         v._memory(imm, off)
-        v._apply_sig(code, off)
+        v.apply_sig(code, off)
     return handler
 
 
@@ -588,7 +591,7 @@ def _memory_init(v, imm, off):
     data, mem = imm
     v._memory(mem, off)
     v._data(data, off)
-    v._apply_sig(op.FC_BASE + 8, off)
+    v.apply_sig(op.FC_BASE + 8, off)
 
 
 def _data_drop(v, imm, off):
@@ -598,14 +601,14 @@ def _data_drop(v, imm, off):
 def _memory_copy(v, imm, off):
     v._memory(imm[0], off)
     v._memory(imm[1], off)
-    v._apply_sig(op.FC_BASE + 10, off)
+    v.apply_sig(op.FC_BASE + 10, off)
 
 
 def _shuffle(v, imm, off):
     for lane in imm:
         if lane >= 32:
             raise InvalidError("invalid lane index", off)
-    v._apply_sig(op.FD_BASE + 0x0D, off)
+    v.apply_sig(op.FD_BASE + 0x0D, off)
 
 
 def _ref_null(v, imm, off):
@@ -660,6 +663,16 @@ for _code in range(op.NUM_CODES):
         raise AssertionError(f"no validation rule for {op.NAMES[_code]}")
 del _name, _fn, _code, _k
 
+# The tables of the fast paths, for a loop that validates the frequent
+# instructions itself (codegen/compiler.py): CLASS[code] is one of the C_*
+# classes, OPS[code] its (a, b, r) (see above), HANDLERS[code] the handler
+# ``handler(v, imm, offset)`` of every instruction that has one (all but the
+# fixed-type ones without immediate: those take ``v.apply_sig``).  A handler
+# changes ``v.height`` only for block, loop, if, else and end.
+CLASS = _CLASS
+OPS = _OPS
+HANDLERS = _HANDLERS
+
 
 def validate_function(ctx: ModuleContext, defined_index: int) -> None:
     """Validate the body of defined function ``defined_index``."""
@@ -704,7 +717,7 @@ def validate_function(ctx: ModuleContext, defined_index: int) -> None:
                 if r:
                     stack.append(r)
                 continue
-            v._apply_sig(code, off)
+            v.apply_sig(code, off)
             continue
         if k == 4 or k == 5:
             if imm < nlocals and len(stack) > height and stack[-1] == locals_[imm]:
