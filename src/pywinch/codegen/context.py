@@ -328,15 +328,11 @@ class FuncCompiler:
             # The type's size, never 8 for an i32/f32: its slot was written with a
             # 4-byte store, and a wider load of it stalls until that store commits
             # (no store-to-load forwarding), which cost sha256 a third of its time.
-            size = TSIZE[t]
-            a.load(size, self.scratch, self.fp, self.local_disp(v))
-            a.store(size, self.scratch, base, disp)
+            a.copy_mem(TSIZE[t], self.scratch, self.fp, self.ldisp[v], base, disp)
         elif k == K_MEM:
             sd = self.slot_disp(idx)
             if base != self.fp or disp != sd:
-                size = TSIZE[t]
-                a.load(size, self.scratch, self.fp, sd)
-                a.store(size, self.scratch, base, disp)
+                a.copy_mem(TSIZE[t], self.scratch, self.fp, sd, base, disp)
         else:
             r = self.alloc_gpr()
             a.setcc(v, r)
@@ -395,7 +391,17 @@ class FuncCompiler:
         if k == K_REG:
             return e[2]
         t = e[1]
-        r = self.alloc_xmm() if IS_FLOAT[t] else self.alloc_gpr()
+        if IS_FLOAT[t]:
+            r = self.alloc_xmm()
+        else:
+            # alloc_gpr inlined (pop_reg runs for a third of all operators)
+            free = self.free
+            for r in self.gpr_alloc:
+                if free >> r & 1:
+                    self.free = free & ~(1 << r)
+                    break
+            else:
+                r = self.alloc_gpr()
         if k == K_LOCAL:        # the common case, inlined
             self.a.load(TSIZE[t], r, self.fp, self.ldisp[e[2]])
         else:
@@ -440,10 +446,11 @@ class FuncCompiler:
     def drop_to(self, height):
         """Discard entries above ``height`` (freeing their registers)."""
         stack = self.stack
-        while len(stack) > height:
-            e = stack.pop()
-            if e[0] == K_REG:
-                self.free |= 1 << e[2]
+        if len(stack) > height:
+            for e in stack[height:]:
+                if e[0] == K_REG:
+                    self.free |= 1 << e[2]
+            del stack[height:]
 
     # ------------------------------------------------------------ spilling
     def spill_regs(self):
@@ -470,12 +477,13 @@ class FuncCompiler:
         below ``params_from`` (they cannot change).  Flags are preserved."""
         stack = self.stack
         fp = self.fp
-        for i, e in enumerate(stack):
+        i = 0
+        for e in stack:
             k = e[0]
-            if k == K_MEM or (k == K_CONST and i < params_from):
-                continue
-            self.store_value(e, i, fp, self.slot_disp(i))
-            stack[i] = (K_MEM, e[1], 0)
+            if k != K_MEM and (k != K_CONST or i >= params_from):
+                self.store_value(e, i, fp, self.slot_disp(i))
+                stack[i] = (K_MEM, e[1], 0)
+            i += 1
 
     def move_to_label(self, target_base, n):
         """Store the top ``n`` values into the slots ``target_base ..`` (a branch's
@@ -521,6 +529,8 @@ class FuncCompiler:
 
     def canonicalize_top(self, n):
         """Make the top ``n`` entries K_MEM in their own slots."""
+        if not n:
+            return
         stack = self.stack
         fp = self.fp
         for s in range(len(stack) - n, len(stack)):

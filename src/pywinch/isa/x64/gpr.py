@@ -160,6 +160,22 @@ class GprMixin:
         else:
             _bad("store", f"source {src!r} is not a register")
 
+    def copy_mem(self, size: int, tmp: int, src_base: int, src_disp: int, dst_base: int, dst_disp: int) -> None:
+        """``mov tmp, [src]; mov [dst], tmp``: a slot-to-slot copy (spills, call
+        arguments, local to local) in one call."""
+        if (size == 4 or size == 8) and -128 <= src_disp <= 127 and src_disp and -128 <= dst_disp <= 127 \
+                and dst_disp and type(tmp) is int and 0 <= tmp < 16 and type(src_base) is int \
+                and 0 <= src_base < 16 and type(dst_base) is int and 0 <= dst_base < 16:
+            if size == 8:
+                self.buf += _LD8[tmp << 4 | src_base] + _D8[src_disp & 0xFF] + _ST8[tmp << 4 | dst_base] \
+                    + _D8[dst_disp & 0xFF]
+            else:
+                self.buf += _LD4[tmp << 4 | src_base] + _D8[src_disp & 0xFF] + _ST4[tmp << 4 | dst_base] \
+                    + _D8[dst_disp & 0xFF]
+            return
+        self.load(size, tmp, src_base, src_disp)
+        self.store(size, tmp, dst_base, dst_disp)
+
     def load_zx(self, size: int, dst: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """Load ``size`` bytes zero-extended to 64 bits (movzx r32 / mov r32 / mov r64)."""
         if type(dst) is not int or not 0 <= dst < 16:
