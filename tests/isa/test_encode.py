@@ -374,6 +374,20 @@ def test_load_alu_ri_is_load_then_alu_ri():
                             assert fused.buf == ref.buf, (op, size, d, base, disp, imm)
 
 
+def test_copy_mem_is_load_then_store():
+    """The fused slot-to-slot copy emits exactly ``load`` + ``store`` (both checked above)."""
+    for size in (1, 2, 4, 8):
+        for tmp in GPRS:
+            for sb in GPRS:
+                for db in (RBP, RSP, R12, R13, RAX):
+                    for sd, dd in ((-8, -16), (0, 8), (-128, 127), (200, -8), (-16, -0x1000), (0, 0)):
+                        fused, ref = Assembler(), Assembler()
+                        fused.copy_mem(size, tmp, sb, sd, db, dd)
+                        ref.load(size, tmp, sb, sd)
+                        ref.store(size, tmp, db, dd)
+                        assert fused.buf == ref.buf, (size, tmp, sb, sd, db, dd)
+
+
 def test_alu_memory_forms():
     b = Batch()
     a = b.a
