@@ -22,8 +22,8 @@ from ..masm import for_host
 from ..wasm import opcodes as op
 from ..wasm import validate as _v
 from ..wasm.leb128 import read_s32, read_u32
-from ..wasm.operators import BLOCK_EMPTY, ran_out, read_blocktype, read_op
-from ..wasm.types import I32, V128
+from ..wasm.operators import ran_out, read_blocktype, read_op
+from ..wasm.types import I32, V128, VALTYPES
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
 from .context import FRAME_FUNC, K_CONST, K_LOCAL, Frame, FuncCompiler
@@ -122,6 +122,14 @@ VHANDLERS = _v.HANDLERS
 v_end = _v.HANDLERS[op.END]
 LOOP = op.LOOP
 ELSE = op.ELSE
+IF = op.IF
+VFrame = _v.Frame
+# The results of the one-byte block types (empty or one value type), by byte.
+_BLOCK_RESULTS = [None] * 256
+_BLOCK_RESULTS[0x40] = ()
+for _t in VALTYPES:
+    _BLOCK_RESULTS[_t] = (_t,)
+del _t
 
 
 def _malformed(data, off, body_end):
@@ -293,6 +301,7 @@ class ModuleCompiler:
             table = self._opmap_table
         fuses = FUSES
         kinds = _KIND
+        block_results = _BLOCK_RESULTS
         vops = VOPS
         handlers = VHANDLERS
         step = v.step
@@ -401,8 +410,17 @@ class ModuleCompiler:
                 else:
                     handlers[code](v, imm, off)
             elif k == _END:
-                v_end(v, None, off)
-                height = v.height
+                f = ctrl[-1]
+                res = f.results
+                n = len(res)
+                if (len(vstack) == height + n and len(ctrl) > 1 and (not n or n == 1 and vstack[-1] == res[0])
+                        and (f.kind != IF or f.params == res)):
+                    # The block's results are on top, exactly: they stay.
+                    del ctrl[-1]
+                    height = v.height = ctrl[-1].height
+                else:
+                    v_end(v, None, off)
+                    height = v.height
                 if c.reachable:
                     if c.flags_live:
                         c.materialize_cmp()
@@ -421,15 +439,22 @@ class ModuleCompiler:
             elif k == _BLOCK:
                 if pos >= body_end:
                     _malformed(data, off, body_end)
-                if data[pos] == 0x40:
-                    imm = BLOCK_EMPTY
+                b = data[pos]
+                res = block_results[b]
+                if res is not None and (code != IF or len(vstack) > height and vstack[-1] == I32):
+                    # No parameters, no or one result (and the if's condition on top).
+                    imm = -b
                     pos += 1
+                    if code == IF:
+                        del vstack[-1]
+                    height = v.height = len(vstack)
+                    ctrl.append(VFrame(code, (), res, height))
                 else:
                     imm, pos = read_blocktype(data, pos, end)
                     if pos > body_end:
                         _malformed(data, off, body_end)
-                handlers[code](v, imm, off)
-                height = v.height
+                    handlers[code](v, imm, off)
+                    height = v.height
                 if not c.reachable:
                     c.dead += 1
                     continue

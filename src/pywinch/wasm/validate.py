@@ -399,8 +399,15 @@ def _call(v, imm, off):
     if imm >= len(funcs):
         raise InvalidError(f"unknown function {imm}", off)
     ft = funcs[imm]
-    v._pop_list(ft.params, off)
-    v.stack.extend(ft.results)
+    params = ft.params
+    stack = v.stack
+    n = len(params)
+    if n:
+        if len(stack) - n >= v.height and tuple(stack[-n:]) == params:
+            del stack[-n:]
+        else:
+            v._pop_list(params, off)
+    stack.extend(ft.results)
 
 
 def _call_indirect(v, imm, off):
