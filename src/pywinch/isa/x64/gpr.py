@@ -105,15 +105,21 @@ class GprMixin:
         Size 1 and 2 into a GPR merge into the low bits; use :meth:`load_zx`
         or :meth:`load_sx` to extend.
         """
+        if index == NO_REG:
+            # Fast path: a frame or vmctx slot, [base + disp]; the head table holds
+            # only valid (size, register, base) triples, so a hit needs no other check.
+            if -128 <= disp <= 127:
+                if disp:
+                    h = _LOAD_D8.get((size, dst, base))
+                    if h is not None:
+                        self.buf += h + _D8[disp & 0xFF]
+                        return
+            elif -0x80000000 <= disp <= 0x7FFFFFFF:
+                h = _LOAD_D32.get((size, dst, base))
+                if h is not None:
+                    self.buf += h + _pack_i32(disp)
+                    return
         if type(dst) is int and 0 <= dst < 16:
-            # Fast path: a frame or vmctx slot ([base + disp], 4 or 8 bytes).
-            if index == NO_REG and (size == 8 or size == 4) and type(base) is int and 0 <= base < 16:
-                if -128 <= disp <= 127 and disp:
-                    self.buf += (_LD8 if size == 8 else _LD4)[dst << 4 | base] + _D8[disp & 0xFF]
-                    return
-                if 127 < disp <= 0x7FFFFFFF or -0x80000000 <= disp < -128:
-                    self.buf += (_LD8_32 if size == 8 else _LD4_32)[dst << 4 | base] + _pack_i32(disp)
-                    return
             if size == 8:
                 self._rm("mov", b"", 8, b"\x8b", dst, base, disp, index, scale)
             elif size == 4:
@@ -134,14 +140,20 @@ class GprMixin:
 
     def store(self, size: int, src: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``mov [mem], src``; an XMM ``src`` stores with movss/movsd/movdqu (4/8/16)."""
+        if index == NO_REG:
+            # Fast path, as in load.
+            if -128 <= disp <= 127:
+                if disp:
+                    h = _STORE_D8.get((size, src, base))
+                    if h is not None:
+                        self.buf += h + _D8[disp & 0xFF]
+                        return
+            elif -0x80000000 <= disp <= 0x7FFFFFFF:
+                h = _STORE_D32.get((size, src, base))
+                if h is not None:
+                    self.buf += h + _pack_i32(disp)
+                    return
         if type(src) is int and 0 <= src < 16:
-            if index == NO_REG and (size == 8 or size == 4) and type(base) is int and 0 <= base < 16:
-                if -128 <= disp <= 127 and disp:
-                    self.buf += (_ST8 if size == 8 else _ST4)[src << 4 | base] + _D8[disp & 0xFF]
-                    return
-                if 127 < disp <= 0x7FFFFFFF or -0x80000000 <= disp < -128:
-                    self.buf += (_ST8_32 if size == 8 else _ST4_32)[src << 4 | base] + _pack_i32(disp)
-                    return
             if size == 8:
                 self._rm("mov", b"", 8, b"\x89", src, base, disp, index, scale)
             elif size == 4:
@@ -163,16 +175,12 @@ class GprMixin:
     def copy_mem(self, size: int, tmp: int, src_base: int, src_disp: int, dst_base: int, dst_disp: int) -> None:
         """``mov tmp, [src]; mov [dst], tmp``: a slot-to-slot copy (spills, call
         arguments, local to local) in one call."""
-        if (size == 4 or size == 8) and -128 <= src_disp <= 127 and src_disp and -128 <= dst_disp <= 127 \
-                and dst_disp and type(tmp) is int and 0 <= tmp < 16 and type(src_base) is int \
-                and 0 <= src_base < 16 and type(dst_base) is int and 0 <= dst_base < 16:
-            if size == 8:
-                self.buf += _LD8[tmp << 4 | src_base] + _D8[src_disp & 0xFF] + _ST8[tmp << 4 | dst_base] \
-                    + _D8[dst_disp & 0xFF]
-            else:
-                self.buf += _LD4[tmp << 4 | src_base] + _D8[src_disp & 0xFF] + _ST4[tmp << 4 | dst_base] \
-                    + _D8[dst_disp & 0xFF]
-            return
+        if -128 <= src_disp <= 127 and src_disp and -128 <= dst_disp <= 127 and dst_disp:
+            ld = _LOAD_D8.get((size, tmp, src_base))
+            st = _STORE_D8.get((size, tmp, dst_base))
+            if ld is not None and st is not None:
+                self.buf += ld + _D8[src_disp & 0xFF] + st + _D8[dst_disp & 0xFF]
+                return
         self.load(size, tmp, src_base, src_disp)
         self.store(size, tmp, dst_base, dst_disp)
 
@@ -316,14 +324,16 @@ class GprMixin:
         """``<op> dst, imm``; the sign-extended imm8 form when the value fits."""
         if size == 4 and 0x7FFFFFFF < imm <= 0xFFFFFFFF:
             imm -= 0x100000000      # the bits of an i32 constant as the value the hardware sees
-        if -128 <= imm <= 127 and (size == 8 or size == 4) and type(dst) is int and 0 <= dst < 16 \
-                and type(op) is int and 0 <= op < 8:
-            self.buf += (_ALU_I8_8 if size == 8 else _ALU_I8_4)[op << 4 | dst] + _D8[imm & 0xFF]
-            return
-        if -0x80000000 <= imm <= 0x7FFFFFFF and (size == 8 or size == 4) and type(dst) is int \
-                and 0 <= dst < 16 and type(op) is int and 0 <= op < 8:
-            self.buf += (_ALU_I32_8 if size == 8 else _ALU_I32_4)[op << 4 | dst] + _pack_i32(imm)
-            return
+        if -128 <= imm <= 127:
+            h = _ALU_RI8.get((op, size, dst))       # valid (op, size 4/8, GPR) only
+            if h is not None:
+                self.buf += h + _D8[imm & 0xFF]
+                return
+        elif -0x80000000 <= imm <= 0x7FFFFFFF:
+            h = _ALU_RI32.get((op, size, dst))
+            if h is not None:
+                self.buf += h + _pack_i32(imm)
+                return
         if type(dst) is not int or not 0 <= dst < 16:
             _bad(_alu_name(op), f"destination {dst!r} is not a general-purpose register")
         if type(op) is not int or not 0 <= op < 8:
@@ -360,13 +370,11 @@ class GprMixin:
         constant, the commonest shape of i32.add/sub/and (one call, one append)."""
         if size == 4 and 0x7FFFFFFF < imm <= 0xFFFFFFFF:
             imm -= 0x100000000
-        if -128 <= imm <= 127 and -128 <= disp <= 127 and disp and type(dst) is int and 0 <= dst < 16 \
-                and type(base) is int and 0 <= base < 16 and type(op) is int and 0 <= op < 8:
-            if size == 8:
-                self.buf += _LD8[dst << 4 | base] + _D8[disp & 0xFF] + _ALU_I8_8[op << 4 | dst] + _D8[imm & 0xFF]
-                return
-            if size == 4:
-                self.buf += _LD4[dst << 4 | base] + _D8[disp & 0xFF] + _ALU_I8_4[op << 4 | dst] + _D8[imm & 0xFF]
+        if -128 <= imm <= 127 and -128 <= disp <= 127 and disp:
+            ld = _LOAD_D8.get((size, dst, base))
+            op_ = _ALU_RI8.get((op, size, dst))
+            if ld is not None and op_ is not None:
+                self.buf += ld + _D8[disp & 0xFF] + op_ + _D8[imm & 0xFF]
                 return
         self.load(size, dst, base, disp)
         self.alu_ri(op, size, dst, imm)
@@ -395,10 +403,11 @@ class GprMixin:
                 and type(dst) is int and 0 <= dst < 16 and type(op) is int and 0 <= op < 8:
             # Fast path: an operand in a frame or vmctx slot (precomputed head + displacement).
             k = op << 8 | dst << 4 | base
-            if -128 <= disp <= 127 and disp:
-                self.buf += (_ALU_RM8 if size == 8 else _ALU_RM4)[k] + _D8[disp & 0xFF]
-                return
-            if 127 < disp <= 0x7FFFFFFF or -0x80000000 <= disp < -128:
+            if -128 <= disp <= 127:
+                if disp:
+                    self.buf += (_ALU_RM8 if size == 8 else _ALU_RM4)[k] + _D8[disp & 0xFF]
+                    return
+            elif -0x80000000 <= disp <= 0x7FFFFFFF:
                 self.buf += (_ALU_RM8_32 if size == 8 else _ALU_RM4_32)[k] + _pack_i32(disp)
                 return
         if type(dst) is not int or not 0 <= dst < 16:
@@ -782,6 +791,7 @@ _LD8_32 = [_disp_head(8, b"\x8b", i >> 4, i & 15, 0x80) for i in range(256)]
 _LD4_32 = [_disp_head(0, b"\x8b", i >> 4, i & 15, 0x80) for i in range(256)]
 _ST8_32 = [_disp_head(8, b"\x89", i >> 4, i & 15, 0x80) for i in range(256)]
 _ST4_32 = [_disp_head(0, b"\x89", i >> 4, i & 15, 0x80) for i in range(256)]
+
 # <op> reg, [base + disp8/disp32] minus the displacement: index op << 8 | reg << 4 | base.
 _ALU_RM8 = [_disp_head(8, bytes((i >> 8 << 3 | 3,)), i >> 4 & 15, i & 15) for i in range(2048)]
 _ALU_RM4 = [_disp_head(0, bytes((i >> 8 << 3 | 3,)), i >> 4 & 15, i & 15) for i in range(2048)]
@@ -832,4 +842,34 @@ _XMM_LOAD = {4: ("movss", b"\xf3", b"\x0f\x10"), 8: ("movsd", b"\xf2", b"\x0f\x1
 _XMM_STORE = {4: ("movss", b"\xf3", b"\x0f\x11"), 8: ("movsd", b"\xf2", b"\x0f\x11"),
               16: ("movdqu", b"\xf3", b"\x0f\x7f")}
 
-del _disp_head
+
+def _xmm_disp_head(pfx, opc, reg, base, mod=0x40):
+    return pfx + _disp_head(0, opc, reg & 15, base, mod)
+
+
+# The fast paths of load/store: (size, register, base) -> the instruction minus its
+# disp8 / disp32, for every GPR size and XMM form with a GPR base.
+_LOAD_D8, _LOAD_D32, _STORE_D8, _STORE_D32 = {}, {}, {}, {}
+for _b in range(16):
+    for _r in range(16):
+        for _sz, _pfx, _w, _ld, _st in ((8, b"", 8, b"\x8b", b"\x89"), (4, b"", 0, b"\x8b", b"\x89"),
+                                       (2, b"\x66", 0, b"\x8b", b"\x89")):
+            _LOAD_D8[_sz, _r, _b] = _pfx + _disp_head(_w, _ld, _r, _b)
+            _LOAD_D32[_sz, _r, _b] = _pfx + _disp_head(_w, _ld, _r, _b, 0x80)
+            _STORE_D8[_sz, _r, _b] = _pfx + _disp_head(_w, _st, _r, _b)
+            _STORE_D32[_sz, _r, _b] = _pfx + _disp_head(_w, _st, _r, _b, 0x80)
+    for _x in range(16, 32):
+        for _sz in (4, 8, 16):
+            _n, _pfx, _opc = _XMM_LOAD[_sz]
+            _LOAD_D8[_sz, _x, _b] = _xmm_disp_head(_pfx, _opc, _x, _b)
+            _LOAD_D32[_sz, _x, _b] = _xmm_disp_head(_pfx, _opc, _x, _b, 0x80)
+            _n, _pfx, _opc = _XMM_STORE[_sz]
+            _STORE_D8[_sz, _x, _b] = _xmm_disp_head(_pfx, _opc, _x, _b)
+            _STORE_D32[_sz, _x, _b] = _xmm_disp_head(_pfx, _opc, _x, _b, 0x80)
+# <op> r, imm8 / imm32 minus the immediate: (op, size 4/8, r) -> head.
+_ALU_RI8 = {(_o, _sz, _r): (_ALU_I8_8 if _sz == 8 else _ALU_I8_4)[_o << 4 | _r]
+            for _o in range(8) for _sz in (4, 8) for _r in range(16)}
+_ALU_RI32 = {(_o, _sz, _r): (_ALU_I32_8 if _sz == 8 else _ALU_I32_4)[_o << 4 | _r]
+             for _o in range(8) for _sz in (4, 8) for _r in range(16)}
+
+del _disp_head, _xmm_disp_head, _b, _r, _x, _sz, _pfx, _w, _ld, _st, _n, _opc
