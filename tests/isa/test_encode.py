@@ -374,6 +374,36 @@ def test_load_alu_ri_is_load_then_alu_ri():
                             assert fused.buf == ref.buf, (op, size, d, base, disp, imm)
 
 
+def test_fast_path_heads_match_the_generic_encoder():
+    """Every precomputed head of the load/store/lea fast paths, against the generic
+    ModRM encoder (``_rm``) for the same operands, with no, 8- and 32-bit displacements."""
+    from pywinch.isa.x64 import gpr
+    gp_ops = {"load": {8: (b"", 8, b"\x8b"), 4: (b"", 0, b"\x8b"), 2: (b"\x66", 0, b"\x8b")},
+              "store": {8: (b"", 8, b"\x89"), 4: (b"", 0, b"\x89"), 2: (b"\x66", 0, b"\x89")},
+              "lea": {8: (b"", 8, b"\x8d"), 4: (b"", 0, b"\x8d")}}
+    xmm_ops = {"load": gpr._XMM_LOAD, "store": gpr._XMM_STORE}
+    tables = {"load": (gpr._LOAD_D0, gpr._LOAD_D8, gpr._LOAD_D32),
+              "store": (gpr._STORE_D0, gpr._STORE_D8, gpr._STORE_D32),
+              "lea": (None, gpr._LEA_D8, gpr._LEA_D32)}
+    for kind, (d0, d8, d32) in tables.items():
+        for (size, r, base), head in d8.items():
+            if r < 16:
+                pfx, w, opc = gp_ops[kind][size]
+            else:
+                _name, pfx, opc = xmm_ops[kind][size]
+                w = 0
+            for disp, table in ((0, d0), (-100, d8), (0x12345, d32)):
+                if table is None:
+                    continue
+                ref = Assembler()
+                ref._rm(kind, pfx, w, opc, r & 15, base, disp, NO_REG, 1)
+                tail = b"" if table is d0 else bytes([disp & 0xFF]) if table is d8 else disp.to_bytes(4, "little")
+                assert table[size, r, base] + tail == bytes(ref.buf), (kind, size, r, base, disp)
+                fast = Assembler()
+                getattr(fast, kind)(size, r, base, disp)
+                assert fast.buf == ref.buf, (kind, size, r, base, disp)
+
+
 def test_copy_mem_is_load_then_store():
     """The fused slot-to-slot copy emits exactly ``load`` + ``store`` (both checked above)."""
     for size in (1, 2, 4, 8):

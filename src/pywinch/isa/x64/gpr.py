@@ -114,6 +114,11 @@ class GprMixin:
                     if h is not None:
                         self.buf += h + _D8[disp & 0xFF]
                         return
+                else:
+                    h = _LOAD_D0.get((size, dst, base))
+                    if h is not None:
+                        self.buf += h
+                        return
             elif -0x80000000 <= disp <= 0x7FFFFFFF:
                 h = _LOAD_D32.get((size, dst, base))
                 if h is not None:
@@ -147,6 +152,11 @@ class GprMixin:
                     h = _STORE_D8.get((size, src, base))
                     if h is not None:
                         self.buf += h + _D8[disp & 0xFF]
+                        return
+                else:
+                    h = _STORE_D0.get((size, src, base))
+                    if h is not None:
+                        self.buf += h
                         return
             elif -0x80000000 <= disp <= 0x7FFFFFFF:
                 h = _STORE_D32.get((size, src, base))
@@ -280,6 +290,18 @@ class GprMixin:
 
     def lea(self, size: int, dst: int, base: int, disp: int = 0, index: int = NO_REG, scale: int = 1) -> None:
         """``lea dst, [mem]`` (size 4 or 8); ``base=RIP, disp=label`` gives a label's address."""
+        if index == NO_REG and disp and -0x80000000 <= disp <= 0x7FFFFFFF:
+            # Fast path: [base + disp] (address arithmetic of memory accesses and trampolines).
+            if -128 <= disp <= 127:
+                h = _LEA_D8.get((size, dst, base))
+                if h is not None:
+                    self.buf += h + _D8[disp & 0xFF]
+                    return
+            else:
+                h = _LEA_D32.get((size, dst, base))
+                if h is not None:
+                    self.buf += h + _pack_i32(disp)
+                    return
         if type(dst) is not int or not 0 <= dst < 16:
             _bad("lea", f"destination {dst!r} is not a general-purpose register")
         if size == 8:
@@ -849,7 +871,7 @@ def _xmm_disp_head(pfx, opc, reg, base, mod=0x40):
 
 # The fast paths of load/store: (size, register, base) -> the instruction minus its
 # disp8 / disp32, for every GPR size and XMM form with a GPR base.
-_LOAD_D8, _LOAD_D32, _STORE_D8, _STORE_D32 = {}, {}, {}, {}
+_LOAD_D8, _LOAD_D32, _STORE_D8, _STORE_D32, _LEA_D8, _LEA_D32 = {}, {}, {}, {}, {}, {}
 for _b in range(16):
     for _r in range(16):
         for _sz, _pfx, _w, _ld, _st in ((8, b"", 8, b"\x8b", b"\x89"), (4, b"", 0, b"\x8b", b"\x89"),
@@ -858,6 +880,9 @@ for _b in range(16):
             _LOAD_D32[_sz, _r, _b] = _pfx + _disp_head(_w, _ld, _r, _b, 0x80)
             _STORE_D8[_sz, _r, _b] = _pfx + _disp_head(_w, _st, _r, _b)
             _STORE_D32[_sz, _r, _b] = _pfx + _disp_head(_w, _st, _r, _b, 0x80)
+        for _sz, _w in ((8, 8), (4, 0)):
+            _LEA_D8[_sz, _r, _b] = _disp_head(_w, b"\x8d", _r, _b)
+            _LEA_D32[_sz, _r, _b] = _disp_head(_w, b"\x8d", _r, _b, 0x80)
     for _x in range(16, 32):
         for _sz in (4, 8, 16):
             _n, _pfx, _opc = _XMM_LOAD[_sz]
@@ -866,6 +891,11 @@ for _b in range(16):
             _n, _pfx, _opc = _XMM_STORE[_sz]
             _STORE_D8[_sz, _x, _b] = _xmm_disp_head(_pfx, _opc, _x, _b)
             _STORE_D32[_sz, _x, _b] = _xmm_disp_head(_pfx, _opc, _x, _b, 0x80)
+# [base] with no displacement: the mod-0 form, except rbp/r13 bases, which need a zero disp8.
+_LOAD_D0 = {k: (h + b"\0" if k[2] & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) if k[2] & 7 != 4
+                else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:]) for k, h in _LOAD_D8.items()}
+_STORE_D0 = {k: (h + b"\0" if k[2] & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) if k[2] & 7 != 4
+                 else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:]) for k, h in _STORE_D8.items()}
 # <op> r, imm8 / imm32 minus the immediate: (op, size 4/8, r) -> head.
 _ALU_RI8 = {(_o, _sz, _r): (_ALU_I8_8 if _sz == 8 else _ALU_I8_4)[_o << 4 | _r]
             for _o in range(8) for _sz in (4, 8) for _r in range(16)}
