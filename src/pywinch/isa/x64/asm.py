@@ -151,7 +151,9 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
         self.buf = bytearray()
         self.relocs: list[tuple[int, object]] = []
         self._lpos: list[int] = []        # label -> offset, -1 while unbound
-        self._lfix: list[list] = []       # label -> pending (at, base, width, insn)
+        # label -> pending (at, base, width, insn), only for labels used before bound
+        # (most labels are bound before any forward use or never used forward).
+        self._lfix: dict[int, list] = {}
         self._consts: dict[bytes, int] = {}
         self._const_list: list[tuple[int, bytes, int]] = []
         self._finalized = False
@@ -169,9 +171,9 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
     # ----------------------------------------------------------------- labels
     def new_label(self) -> int:
         """A fresh unbound label."""
-        self._lpos.append(-1)
-        self._lfix.append([])
-        return len(self._lpos) - 1
+        lpos = self._lpos
+        lpos.append(-1)
+        return len(lpos) - 1
 
     def bind(self, label: int, at: int | None = None) -> None:
         """Bind ``label`` to the current offset (or ``at``) and patch its pending uses."""
@@ -186,7 +188,7 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
             if type(pos) is not int or not 0 <= pos <= len(self.buf):
                 _bad("bind", f"offset {pos!r} is not within the code emitted so far")
             lpos[label] = pos
-        fix = self._lfix[label]
+        fix = self._lfix.pop(label, None)
         if fix:
             buf = self.buf
             for at_, base, width, insn in fix:
@@ -198,7 +200,6 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
                 else:
                     _bad(insn, f"short branch at {at_ - 1:#x} cannot reach label {label} at {pos:#x} "
                                f"(distance {rel})")
-            self._lfix[label] = []
 
     def is_bound(self, label: int) -> bool:
         self._check_label(label, "is_bound")
@@ -231,7 +232,14 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
             else:
                 _bad(insn, f"short branch cannot reach label {label} (distance {rel})")
         else:
-            self._lfix[label].append((at, base, width, insn))
+            self._fixup(label, (at, base, width, insn))
+
+    def _fixup(self, label, fix):
+        pending = self._lfix.get(label)
+        if pending is None:
+            self._lfix[label] = [fix]
+        else:
+            pending.append(fix)
 
     # ------------------------------------------------------- patching helpers
     def patch_imm32(self, at: int, value: int) -> None:
@@ -340,7 +348,11 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
         else:
             at = len(buf) + 1
             buf += b"\xe9\0\0\0\0"
-            self._lfix[label].append((at, at + 4, 4, "jmp"))
+            pending = self._lfix.get(label)
+            if pending is None:
+                self._lfix[label] = [(at, at + 4, 4, "jmp")]
+            else:
+                pending.append((at, at + 4, 4, "jmp"))
 
     def jcc(self, cc: int, label: int) -> None:
         """``j<cc> label`` (short if bound and close, else rel32)."""
@@ -360,7 +372,11 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
         else:
             at = len(buf) + 2
             buf += _JCC_NEAR[cc] + _ZERO4
-            self._lfix[label].append((at, at + 4, 4, "jcc"))
+            pending = self._lfix.get(label)
+            if pending is None:
+                self._lfix[label] = [(at, at + 4, 4, "jcc")]
+            else:
+                pending.append((at, at + 4, 4, "jcc"))
 
     def jmp_short(self, label: int) -> None:
         """``jmp rel8``; AssemblerError (here or at bind) if the target is farther than 127 bytes."""
@@ -407,7 +423,7 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
         else:
             at = len(buf) + 1
             buf += b"\xe8\0\0\0\0"
-            self._lfix[label].append((at, at + 4, 4, "call"))
+            self._fixup(label, (at, at + 4, 4, "call"))
 
     def call_extern(self, key) -> int:
         """``call rel32`` to code outside this buffer; records ``(at, key)`` in ``relocs``.
@@ -596,7 +612,7 @@ class Assembler(GprMixin, SseMixin, SimdMixin):
             return bytes(self.buf)
         # Check before emitting anything, so a failed finalize leaves the buffer as it was.
         pool = {label for label, _, _ in self._const_list}
-        for label, fix in enumerate(self._lfix):
+        for label, fix in sorted(self._lfix.items()):
             if fix and label not in pool:
                 at, _base, _w, insn = fix[0]
                 raise AssemblerError(f"{insn}: label {label} used at offset {at:#x} is never bound")
