@@ -22,6 +22,31 @@ def eof(pos: int) -> MalformedError:
 
 
 def read_u32(data, pos: int, end: int):
+    if pos + 5 <= end:
+        # Unrolled: linkers pad relocatable immediates (call targets, global
+        # indices, addresses) to five bytes.
+        b = data[pos]
+        if b < 0x80:
+            return b, pos + 1
+        result = b & 0x7F
+        b = data[pos + 1]
+        if b < 0x80:
+            return result | b << 7, pos + 2
+        result |= (b & 0x7F) << 7
+        b = data[pos + 2]
+        if b < 0x80:
+            return result | b << 14, pos + 3
+        result |= (b & 0x7F) << 14
+        b = data[pos + 3]
+        if b < 0x80:
+            return result | b << 21, pos + 4
+        result |= (b & 0x7F) << 21
+        b = data[pos + 4]
+        if b & 0x80:
+            raise MalformedError("integer representation too long", pos + 4)
+        if b & 0x70:
+            raise MalformedError("integer too large", pos + 4)
+        return result | b << 28, pos + 5
     result = 0
     shift = 0
     while True:
@@ -74,6 +99,34 @@ def _read_signed(data, pos: int, end: int, bits: int):
 
 
 def read_s32(data, pos: int, end: int):
+    if pos + 5 <= end:
+        # Unrolled, as read_u32.
+        b = data[pos]
+        if b < 0x80:
+            return (b - 0x80 if b & 0x40 else b), pos + 1
+        result = b & 0x7F
+        b = data[pos + 1]
+        if b < 0x80:
+            result |= b << 7
+            return (result - 0x4000 if b & 0x40 else result), pos + 2
+        result |= (b & 0x7F) << 7
+        b = data[pos + 2]
+        if b < 0x80:
+            result |= b << 14
+            return (result - 0x200000 if b & 0x40 else result), pos + 3
+        result |= (b & 0x7F) << 14
+        b = data[pos + 3]
+        if b < 0x80:
+            result |= b << 21
+            return (result - 0x10000000 if b & 0x40 else result), pos + 4
+        result |= (b & 0x7F) << 21
+        b = data[pos + 4]
+        if b & 0x80:
+            raise MalformedError("integer representation too long", pos + 4)
+        if b & 0x78 != 0 and b & 0x78 != 0x78:     # the 4 unused bits must extend the sign
+            raise MalformedError("integer too large", pos + 4)
+        result |= (b & 0x7F) << 28
+        return (result - 0x800000000 if b & 0x40 else result), pos + 5
     return _read_signed(data, pos, end, 32)
 
 
