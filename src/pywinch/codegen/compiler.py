@@ -117,6 +117,9 @@ for _name, _k in (("local.get", _GET), ("i32.const", _CONST), ("local.tee", _TEE
                  ("local.set", _SET), ("end", _END), ("block", _BLOCK), ("loop", _BLOCK), ("if", _BLOCK)):
     _KIND[op.BY_NAME[_name]] = _k
 del _c, _k, _imm, _name
+# With the visitors wrapped (fuel, opmap) local.get and i32.const take the general path.
+_KIND_WRAPPED = list(_KIND)
+_KIND_WRAPPED[op.BY_NAME["local.get"]] = _KIND_WRAPPED[op.BY_NAME["i32.const"]] = _OTHER
 VOPS = _v.OPS
 VHANDLERS = _v.HANDLERS
 v_end = _v.HANDLERS[op.END]
@@ -300,7 +303,6 @@ class ModuleCompiler:
                 self._opmap_table = _opmap_table(table)
             table = self._opmap_table
         fuses = FUSES
-        kinds = _KIND
         block_results = _BLOCK_RESULTS
         vops = VOPS
         handlers = VHANDLERS
@@ -310,7 +312,7 @@ class ModuleCompiler:
         ltypes = c.local_types
         # local.get and i32.const (40% of all operators) are compiled here too,
         # without a call, unless the visitors are wrapped (fuel, opmap).
-        inline = not (self.fuel or self.opmap)
+        kinds = _KIND_WRAPPED if self.fuel or self.opmap else _KIND
         vstack = v.stack                # the validator's lists keep their identity
         vpush = vstack.append
         ctrl = v.ctrl
@@ -343,18 +345,17 @@ class ModuleCompiler:
                 if imm >= nlocals:
                     raise InvalidError(f"unknown local {imm}", off)
                 vpush(vlocals[imm])
-                if inline:
-                    if c.reachable:
-                        if c.flags_live:
-                            c.materialize_cmp()
-                        tee = c.tee
-                        if tee is None or tee[0] != imm:
-                            # a lazy reference, no code
-                            stack.append((K_LOCAL, ltypes[imm], imm))
-                        else:
-                            c.offset = off
-                            table[code](c, imm)
-                    continue
+                if c.reachable:
+                    if c.flags_live:
+                        c.materialize_cmp()
+                    tee = c.tee
+                    if tee is None or tee[0] != imm:
+                        # a lazy reference, no code
+                        stack.append((K_LOCAL, ltypes[imm], imm))
+                    else:
+                        c.offset = off
+                        table[code](c, imm)
+                continue
             elif k == _CONST:
                 if pos >= body_end:
                     _malformed(data, off, body_end)
@@ -368,12 +369,11 @@ class ModuleCompiler:
                     if imm & 0x40:
                         imm -= 0x80
                 vpush(I32)
-                if inline:
-                    if c.reachable:
-                        if c.flags_live:
-                            c.materialize_cmp()
-                        stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
-                    continue
+                if c.reachable:
+                    if c.flags_live:
+                        c.materialize_cmp()
+                    stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
+                continue
             elif k == _FIX2:
                 imm = None
                 a, b, r = vops[code]
