@@ -94,7 +94,7 @@ for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
 # load, a fixed-type unary operator, a u32 immediate and a validator handler,
 # no immediate and a handler, anything else (read_op and the validator's step).
 (_GET, _CONST, _FIX2, _TEE, _BR_IF, _SET, _END, _BLOCK, _STORE, _LOAD, _FIX1, _U32, _NONE,
- _OTHER) = range(14)
+ _OTHER) = _INLINE_KINDS = range(14)
 _KIND = [_OTHER] * 256
 for _c in range(256):
     _imm = op.IMMEDIATES[_c]
@@ -123,9 +123,6 @@ _KIND_WRAPPED[op.BY_NAME["local.get"]] = _KIND_WRAPPED[op.BY_NAME["i32.const"]] 
 VOPS = _v.OPS
 VHANDLERS = _v.HANDLERS
 v_end = _v.HANDLERS[op.END]
-LOOP = op.LOOP
-ELSE = op.ELSE
-IF = op.IF
 VFrame = _v.Frame
 # The results of the one-byte block types (empty or one value type), by byte.
 _BLOCK_RESULTS = [None] * 256
@@ -324,6 +321,10 @@ class ModuleCompiler:
         pos = body.start
         body_end = body.end
         end = len(data)
+        # The loop's constants as locals (a local load is cheaper than a global's).
+        GET, CONST, FIX2, TEE, BR_IF, SET, END, BLOCK, STORE, LOAD, FIX1, U32, NONE, _ = _INLINE_KINDS
+        i32, loop_, if_, else_ = I32, op.LOOP, op.IF, op.ELSE
+        k_local, k_const = K_LOCAL, K_CONST
         # Decoding and validating the frequent forms inline is the loop's point:
         # a malformed immediate goes to read_op (the stream's exact errors), an
         # operand that is not the expected type to the validator's handler.
@@ -332,7 +333,7 @@ class ModuleCompiler:
             code = data[pos]
             pos += 1
             k = kinds[code]
-            if k == _GET:
+            if k == GET:
                 if pos >= body_end:
                     _malformed(data, off, body_end)
                 imm = data[pos]
@@ -351,12 +352,12 @@ class ModuleCompiler:
                     tee = c.tee
                     if tee is None or tee[0] != imm:
                         # a lazy reference, no code
-                        stack.append((K_LOCAL, ltypes[imm], imm))
+                        stack.append((k_local, ltypes[imm], imm))
                     else:
                         c.offset = off
                         table[code](c, imm)
                 continue
-            elif k == _CONST:
+            elif k == CONST:
                 if pos >= body_end:
                     _malformed(data, off, body_end)
                 imm = data[pos]
@@ -368,13 +369,13 @@ class ModuleCompiler:
                     pos += 1
                     if imm & 0x40:
                         imm -= 0x80
-                vpush(I32)
+                vpush(i32)
                 if c.reachable:
                     if c.flags_live:
                         c.materialize_cmp()
-                    stack.append((K_CONST, I32, imm & 0xFFFFFFFF))
+                    stack.append((k_const, i32, imm & 0xFFFFFFFF))
                 continue
-            elif k == _FIX2:
+            elif k == FIX2:
                 imm = None
                 a, b, r = vops[code]
                 if len(vstack) - 2 >= height and vstack[-1] == b and vstack[-2] == a:
@@ -385,7 +386,7 @@ class ModuleCompiler:
                         del vstack[-1]
                 else:
                     apply_sig(code, off)
-            elif k <= _SET:                 # local.tee, br_if, local.set
+            elif k <= SET:                 # local.tee, br_if, local.set
                 if pos >= body_end:
                     _malformed(data, off, body_end)
                 imm = data[pos]
@@ -395,26 +396,26 @@ class ModuleCompiler:
                         _malformed(data, off, body_end)
                 else:
                     pos += 1
-                if k == _BR_IF:
-                    if len(vstack) > height and vstack[-1] == I32 and imm < len(ctrl):
+                if k == BR_IF:
+                    if len(vstack) > height and vstack[-1] == i32 and imm < len(ctrl):
                         f = ctrl[-1 - imm]
-                        if not (f.params if f.kind == LOOP else f.results):
+                        if not (f.params if f.kind == loop_ else f.results):
                             del vstack[-1]
                         else:
                             handlers[code](v, imm, off)
                     else:
                         handlers[code](v, imm, off)
                 elif imm < nlocals and len(vstack) > height and vstack[-1] == vlocals[imm]:
-                    if k == _SET:
+                    if k == SET:
                         del vstack[-1]
                 else:
                     handlers[code](v, imm, off)
-            elif k == _END:
+            elif k == END:
                 f = ctrl[-1]
                 res = f.results
                 n = len(res)
                 if (len(vstack) == height + n and len(ctrl) > 1 and (not n or n == 1 and vstack[-1] == res[0])
-                        and (f.kind != IF or f.params == res)):
+                        and (f.kind != if_ or f.params == res)):
                     # The block's results are on top, exactly: they stay.
                     del ctrl[-1]
                     height = v.height = ctrl[-1].height
@@ -436,16 +437,16 @@ class ModuleCompiler:
                         raise MalformedError("section size mismatch", pos)
                     break
                 continue
-            elif k == _BLOCK:
+            elif k == BLOCK:
                 if pos >= body_end:
                     _malformed(data, off, body_end)
                 b = data[pos]
                 res = block_results[b]
-                if res is not None and (code != IF or len(vstack) > height and vstack[-1] == I32):
+                if res is not None and (code != if_ or len(vstack) > height and vstack[-1] == i32):
                     # No parameters, no or one result (and the if's condition on top).
                     imm = -b
                     pos += 1
-                    if code == IF:
+                    if code == if_:
                         del vstack[-1]
                     height = v.height = len(vstack)
                     ctrl.append(VFrame(code, (), res, height))
@@ -458,7 +459,7 @@ class ModuleCompiler:
                 if not c.reachable:
                     c.dead += 1
                     continue
-            elif k <= _LOAD:                # store, load
+            elif k <= LOAD:                # store, load
                 if pos + 1 >= body_end:
                     _malformed(data, off, body_end)
                 a = data[pos]
@@ -473,15 +474,15 @@ class ModuleCompiler:
                 imm = (a, o, 0)
                 al, b, r = vops[code]
                 if a <= al and has_memory and (
-                        len(vstack) > height and vstack[-1] == I32 if k == _LOAD else
-                        len(vstack) - 2 >= height and vstack[-1] == b and vstack[-2] == I32):
-                    if k == _LOAD:
+                        len(vstack) > height and vstack[-1] == i32 if k == LOAD else
+                        len(vstack) - 2 >= height and vstack[-1] == b and vstack[-2] == i32):
+                    if k == LOAD:
                         vstack[-1] = r
                     else:
                         del vstack[-2:]
                 else:
                     handlers[code](v, imm, off)
-            elif k == _FIX1:
+            elif k == FIX1:
                 imm = None
                 a, b, r = vops[code]
                 if len(vstack) > height and vstack[-1] == b:
@@ -491,7 +492,7 @@ class ModuleCompiler:
                         del vstack[-1]
                 else:
                     apply_sig(code, off)
-            elif k == _U32:                 # br, call, global.get/set, ref.func
+            elif k == U32:                 # br, call, global.get/set, ref.func
                 if pos >= body_end:
                     _malformed(data, off, body_end)
                 imm = data[pos]
@@ -502,11 +503,11 @@ class ModuleCompiler:
                 else:
                     pos += 1
                 handlers[code](v, imm, off)
-            elif k == _NONE:                # unreachable, else, return, drop, select, ref.is_null
+            elif k == NONE:                # unreachable, else, return, drop, select, ref.is_null
                 imm = None
                 handlers[code](v, None, off)
                 height = v.height
-                if code == ELSE and not c.reachable:
+                if code == else_ and not c.reachable:
                     if not c.dead:
                         c.offset = off
                         control.visit_else(c, None)
