@@ -166,3 +166,22 @@ def test_spec_suite_rejections_agree(testsuite, tmp_path):
                 wrong.append(f"{wast.name}:{line}: validator {alone}, compile path {compiled}")
     assert count > 500
     assert not wrong, "\n".join(wrong[:20])
+
+
+@pytest.mark.parametrize("flags", [{}, {"epoch": 2}, {"epoch": True, "fuel": True}])
+def test_replayed_prologue_is_the_emitted_one(flags, monkeypatch):
+    """compile_function replays the first function's prologue for the others;
+    emitting every prologue afresh gives the same module."""
+    from pywinch.codegen import compiler
+    data = (ROOT / "benchmarks" / "wasm" / "hashtable.wasm").read_bytes()
+    replayed = compile_module(decode_module(data), **flags)
+    original = compiler.ModuleCompiler._prologue
+
+    def fresh(self, c, ndeclared):
+        self._prologue_template = None
+        original(self, c, ndeclared)
+    monkeypatch.setattr(compiler.ModuleCompiler, "_prologue", fresh)
+    emitted = compile_module(decode_module(data), **flags)
+    assert len(replayed.func_offsets) > 10
+    assert replayed.code == emitted.code
+    assert replayed.traps == emitted.traps

@@ -154,6 +154,7 @@ class ModuleCompiler:
         self.epoch = int(epoch)     # EPOCH_*; True means EPOCH_DEADLINE
         self.opmap = opmap
         self._opmap_table = None
+        self._prologue_template = None    # see _prologue
         self.trap_routines = None   # blob offset of the trap routine per TrapCode (set by compile_module)
         self.func_offsets = []      # blob offsets of the defined functions placed so far
         m = module
@@ -539,6 +540,36 @@ class ModuleCompiler:
 
     def _prologue(self, c, ndeclared):
         a = c.a
+        tpl = self._prologue_template
+        if tpl is None:
+            # Everything before the zeroing of the locals depends only on the
+            # module (memory, fuel, epoch) and on a fresh FuncCompiler: the first
+            # function's is kept and replayed for the others, its trap stubs
+            # given each function's own offset.
+            start = a.pos
+            npatch = len(c.frame_patch)
+            nstubs = len(c.trap_stubs)
+            self._emit_prologue(c)
+            tpl = self._prologue_template = (
+                bytes(a.buf[start:]), [at - start for at in c.frame_patch[npatch:]],
+                [(at - start, code) for at, code, _ in c.trap_stubs[nstubs:]],
+                c.heap_load[0] - start, c.heap_load[1] - start, c.fuel_pending)
+        else:
+            code, patches, stubs, heap_start, heap_end, fuel_pending = tpl
+            base = a.pos
+            a.buf += code
+            for at in patches:
+                c.frame_patch.append(base + at)
+            offset = c.offset
+            for at, trap in stubs:
+                c.trap_stubs.append((base + at, trap, offset))
+            c.heap_load = (base + heap_start, base + heap_end)
+            c.fuel_pending = fuel_pending
+        if ndeclared:
+            a.zero_qwords(self.abi.FP, *c.zero_area)
+
+    def _emit_prologue(self, c):
+        a = c.a
         abi = self.abi
         regs = self.regs
         a.prologue()
@@ -557,8 +588,6 @@ class ModuleCompiler:
         start = a.pos
         self.load_heap_base(c)
         c.heap_load = (start, a.pos)
-        if ndeclared:
-            a.zero_qwords(abi.FP, *c.zero_area)
 
 
 def _trap_routines(masm_class, abi, regs):
