@@ -185,3 +185,15 @@ def test_replayed_prologue_is_the_emitted_one(flags, monkeypatch):
     assert len(replayed.func_offsets) > 10
     assert replayed.code == emitted.code
     assert replayed.traps == emitted.traps
+
+
+def test_kept_trampolines_are_the_built_ones():
+    """Entry trampolines are kept across modules by signature: what a second
+    module gets is what building them gives."""
+    from pywinch import trampoline as tramp
+    from pywinch.codegen import compiler
+    m = decode_module((ROOT / "benchmarks" / "wasm" / "fib.wasm").read_bytes())
+    compile_module(m)
+    for ti in set(m.funcs):
+        ft = m.types[ti]
+        assert compiler._entry_trampolines(ft) == (tramp.array_to_wasm(ft), tramp.native_to_wasm(ft))

@@ -17,6 +17,7 @@ from .. import vmoffsets as vo
 from ..abi import wasm_sig
 from ..compiled import EPOCH_INTERRUPT, CompiledModule
 from ..errors import CompileError, InvalidError, MalformedError, TrapCode, UnsupportedError
+from ..isa.x64 import cpu
 from ..isa.x64.asm import link_rel32
 from ..masm import for_host
 from ..wasm import opcodes as op
@@ -620,6 +621,29 @@ def _trap_routines(masm_class, abi, regs):
     return a.finalize(), offsets
 
 
+# The entry trampolines of a signature depend on nothing else (given the host's
+# CPU features): their bytes are kept across modules (wasi-libc programs share
+# most of their signatures), as the assembler keeps its memory-access sequences.
+_TRAMPOLINES: dict = {}
+_MISSING = object()
+
+
+def _entry_trampolines(ft):
+    """(array_to_wasm, native_to_wasm or None) code of ``ft``'s entry trampolines;
+    None when they cannot be built (UnsupportedError)."""
+    key = (ft.params, ft.results, cpu.features())
+    pair = _TRAMPOLINES.get(key, _MISSING)
+    if pair is _MISSING:
+        try:
+            pair = (tramp.array_to_wasm(ft), tramp.native_to_wasm(ft))
+        except UnsupportedError:
+            pair = None
+        if len(_TRAMPOLINES) >= 4096:       # bounded: a fuzzer's signatures are unbounded
+            _TRAMPOLINES.clear()
+        _TRAMPOLINES[key] = pair
+    return pair
+
+
 def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None,
                    opmap=False) -> CompiledModule:
     """Validate and compile a decoded module (``pywinch.wasm.module.Module``).
@@ -667,11 +691,10 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
         key = (ft.params, ft.results)
         offs = by_sig.get(key)
         if offs is None:
-            try:
-                arr = tramp.array_to_wasm(ft)
-                nat = tramp.native_to_wasm(ft)
-            except UnsupportedError:
+            pair = _entry_trampolines(ft)
+            if pair is None:
                 continue
+            arr, nat = pair
             blob += b"\xcc" * (-len(blob) & 15)
             a_off = len(blob)
             blob += arr
