@@ -46,6 +46,7 @@ prologue zeroes.
 from __future__ import annotations
 
 from ..errors import CompileError
+from ..isa.x64.gpr import D8, FRAME_LOAD8, FRAME_STORE8
 from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
@@ -248,7 +249,13 @@ class FuncCompiler:
 
     def spill_entry(self, i):
         e = self.stack[i]
-        self.a.store(TSIZE[e[1]], e[2], self.fp, self.slot_disp(i))
+        if i > self.max_slot:
+            self.max_slot = i
+        d = -self.slot_base - self.sstride * i
+        if d >= -128:       # slot_disp inlined, and the store's bytes appended directly
+            self.a.buf += FRAME_STORE8[TSIZE[e[1]]][e[2]] + D8[d & 0xFF]
+        else:
+            self.a.store(TSIZE[e[1]], e[2], self.fp, d)
         self.free |= 1 << e[2]
         self.stack[i] = (K_MEM, e[1], 0)
 
@@ -314,7 +321,10 @@ class FuncCompiler:
         a = self.a
         k, t, v = e
         if k == K_REG:
-            a.store(TSIZE[t], v, base, disp)
+            if base == self.fp and -128 <= disp <= 127:
+                a.buf += FRAME_STORE8[TSIZE[t]][v] + D8[disp & 0xFF]     # a.store inlined
+            else:
+                a.store(TSIZE[t], v, base, disp)
             self.free |= 1 << v
         elif t == V128:
             self._store_v128(k, v, idx, base, disp)
@@ -402,8 +412,12 @@ class FuncCompiler:
                     break
             else:
                 r = self.alloc_gpr()
-        if k == K_LOCAL:        # the common case, inlined
-            self.a.load(TSIZE[t], r, self.fp, self.ldisp[e[2]])
+        if k == K_LOCAL:        # the common case, inlined (and a.load's bytes appended directly)
+            d = self.ldisp[e[2]]
+            if -128 <= d <= 127:
+                self.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
+            else:
+                self.a.load(TSIZE[t], r, self.fp, d)
         else:
             self.load_value(e, len(self.stack), r)
         return r

@@ -11,6 +11,7 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
+from ..isa.x64.gpr import ALU_RI8, D8, FRAME_LOAD8
 from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of, simm32
 
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
@@ -47,7 +48,14 @@ def _make_binop(t, alu_op, commutative, fold):
                         break
                 else:
                     ra = c.alloc_gpr()
-                c.a.load_alu_ri(alu_op, size, ra, c.fp, c.ldisp[ea[2]], imm)
+                d = c.ldisp[ea[2]]
+                if size == 4 and imm > 0x7FFFFFFF:
+                    imm -= 0x100000000
+                if -128 <= imm <= 127 and -128 <= d <= 127:
+                    # mov ra, [rbp + d]; op ra, imm8 -- appended directly (no call)
+                    c.a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF] + ALU_RI8[size][alu_op << 4 | ra] + D8[imm & 0xFF]
+                else:
+                    c.a.load_alu_ri(alu_op, size, ra, c.fp, d, imm)
                 stack.append((K_REG, t, ra))
                 return
         if eb[0] >= K_MEM:

@@ -902,4 +902,23 @@ _ALU_RI8 = {(_o, _sz, _r): (_ALU_I8_8 if _sz == 8 else _ALU_I8_4)[_o << 4 | _r]
 _ALU_RI32 = {(_o, _sz, _r): (_ALU_I32_8 if _sz == 8 else _ALU_I32_4)[_o << 4 | _r]
              for _o in range(8) for _sz in (4, 8) for _r in range(16)}
 
+# --- tables for the compiler's inlined fast paths ---------------------------------
+# A Python call costs more than encoding a common instruction, so the hottest
+# visitors append these heads themselves.  The operands come from the register
+# allocator and the frame layout (always valid), the base is rbp and the
+# displacement an 8-bit one: everything else goes through the checked methods.
+# By operand size (index 0..16, None where the size has no such form), then register.
+FRAME_LOAD8 = [None] * 17
+FRAME_STORE8 = [None] * 17
+for _sz in (2, 4, 8, 16):
+    FRAME_LOAD8[_sz] = [_LOAD_D8.get((_sz, _r, 5)) for _r in range(32)]
+    FRAME_STORE8[_sz] = [_STORE_D8.get((_sz, _r, 5)) for _r in range(32)]
+# <op> r, imm8 minus the imm8, by size (4/8) then op << 4 | r.
+ALU_RI8 = [None] * 9
+ALU_RI8[4], ALU_RI8[8] = _ALU_I8_4, _ALU_I8_8
+# <op> r, [rbp + disp8] minus the disp8, by size (4/8) then op << 8 | r << 4 (| 5, rbp).
+ALU_RM_FRAME8 = [None] * 9
+ALU_RM_FRAME8[4], ALU_RM_FRAME8[8] = _ALU_RM4, _ALU_RM8
+D8 = _D8
+
 del _disp_head, _xmm_disp_head, _b, _r, _x, _sz, _pfx, _w, _ld, _st, _n, _opc
