@@ -8,7 +8,7 @@ what::
 
 The header records the pywinch version and a hash of its sources (a build
 id), the CPU features the code may use, the engine settings that change the
-code (fuel, epoch checks) and the sha256 of the Wasm input.  Loading refuses
+code (fuel, epoch checks, guarded memories) and the sha256 of the Wasm input.  Loading refuses
 an artifact made by another pywinch version or build, or for CPU features
 this machine lacks: running code with instructions the CPU does not have, or
 laid out for another runtime, would crash instead of trapping.
@@ -34,6 +34,7 @@ import tempfile
 from . import __version__
 from .errors import WasmError
 from .api.compiler import epoch_mode
+from .api.engine import heap_guard
 
 MAGIC = b"PYWCWASM"
 _LEN = struct.Struct("<I")
@@ -50,6 +51,7 @@ def _settings(engine) -> dict:
     cfg = engine.config
     return {"fuel": bool(cfg.consume_fuel),
             "epoch": epoch_mode(cfg),
+            "guard": heap_guard(cfg),
             "features": sorted(k for k, on in cfg.features().items() if on)}
 
 
@@ -130,7 +132,7 @@ def loads(engine, data: bytes):
                         if header.get("fuel") else
                         "compiled without the fuel checks fuel needs: compile it again with fuel "
                         "(pywinch compile --fuel)")
-    for key in ("epoch", "features"):
+    for key in ("epoch", "guard", "features"):
         if header.get(key) != mine[key]:
             raise WasmError(f"compiled with other engine settings ({key}): compile it again")
     return Module.deserialize(engine, data[at:])
@@ -153,6 +155,7 @@ def compile_module(engine, wasm: bytes, progress=None):
     binary = _to_binary(wasm)
     m = decode_module(binary)
     cfg = engine.config
+    m.heap_guard = heap_guard(cfg)          # as Module() does (codegen/variables.py reads it)
     compiled = compile_decoded(m, features=cfg.features(), fuel=bool(cfg.consume_fuel),
                                epoch=epoch_mode(cfg),
                                progress=progress)

@@ -24,7 +24,9 @@ _OTHER = {
     "shared_memory": False, "gc_support": False, "cranelift_nan_canonicalization": False,
     "memory_may_move": False, "memory_reservation": 8 << 30, "memory_guard_size": 0,
     "memory_reservation_for_growth": 0, "native_unwind_info": False, "macos_use_mach_ports": False,
-    "signals_based_traps": False, "memory_init_cow": False, "target": None,
+    # On (where supported: Linux x86-64): 32-bit memories are guarded and
+    # compiled code has no explicit bounds checks (see heap_guard below).
+    "signals_based_traps": True, "memory_init_cow": False, "target": None,
     # pywinch's own: compile the epoch checks that let Ctrl-C stop a running call
     # even without epoch_interruption (they cost 5-10% in tight loops).
     "interruptible": True,
@@ -69,6 +71,17 @@ class Config:
 
     def features(self) -> dict:
         return {k: self._values[k] for k in _FEATURES}
+
+
+def heap_guard(config: Config) -> int:
+    """Guard bytes past a 32-bit memory's 4 GiB index space that code compiled
+    under ``config`` may rely on instead of bounds checks: masm.HEAP_GUARD when
+    Config.signals_based_traps is on and this process guards its memories
+    (runtime/memory.py, runtime/faults.py), else 0 (explicit checks).
+    memory_reservation and memory_guard_size are accepted and ignored: every
+    guarded memory reserves 4 GiB + HEAP_GUARD."""
+    from ..runtime.memory import GUARDED, HEAP_GUARD
+    return HEAP_GUARD if GUARDED and config.signals_based_traps else 0
 
 
 class Engine:

@@ -12,7 +12,7 @@ from ..wasm.binary import decode_module
 from ..wasm.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_TABLE
 from ..wasm.validate import validate_module
 from . import compiler
-from .engine import Engine
+from .engine import Engine, heap_guard
 from .types import ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
 
 _SER_MAGIC = b"PYWMOD\x00\x02"
@@ -20,6 +20,7 @@ _HEADER = struct.Struct("<8sIIQ")      # magic, flags, reserved, length of the W
 _FLAG_FUEL = 1                         # compiled with fuel checks (Config.consume_fuel)
 _FLAG_EPOCH = 2                        # compiled with epoch-deadline checks (any config may run it)
 _FLAG_INTERRUPT = 4                    # compiled with the Ctrl-C-only check (not for epoch_interruption)
+_FLAG_GUARD = 8                        # no bounds checks: needs guarded memories (engine.heap_guard)
 
 
 def _to_binary(wasm) -> bytes:
@@ -47,6 +48,7 @@ class Module:
             raise TypeCheckError("expected an Engine")
         binary = _to_binary(wasm)
         m = decode_module(binary)
+        m.heap_guard = heap_guard(engine.config)                 # read by codegen/variables.py
         compiled = compiler.compile_module(m, engine.config)     # validates as it compiles
         self._setup(engine, binary, m, compiled)
 
@@ -74,7 +76,8 @@ class Module:
         cfg = self.engine.config
         mode = self._compiled.features.get("epoch", 0)
         flags = (_FLAG_FUEL if cfg.consume_fuel else 0) | \
-            (_FLAG_EPOCH if mode == EPOCH_DEADLINE else _FLAG_INTERRUPT if mode == EPOCH_INTERRUPT else 0)
+            (_FLAG_EPOCH if mode == EPOCH_DEADLINE else _FLAG_INTERRUPT if mode == EPOCH_INTERRUPT else 0) | \
+            (_FLAG_GUARD if getattr(self._module, "heap_guard", 0) else 0)
         return bytearray(_HEADER.pack(_SER_MAGIC, flags, 0, len(self._binary)) + self._binary + code)
 
     @classmethod
@@ -92,12 +95,21 @@ class Module:
         if engine.config.epoch_interruption and not flags & _FLAG_EPOCH:
             raise WasmError("serialized module was compiled without the epoch checks "
                             "Config.epoch_interruption needs")
+        guard = 0
+        if flags & _FLAG_GUARD:
+            # The code has no bounds checks: only guarded memories keep it in bounds.
+            from ..runtime.memory import GUARDED, HEAP_GUARD
+            if not GUARDED:
+                raise WasmError("serialized module was compiled for guarded memories "
+                                "(Config.signals_based_traps), which this process does not have")
+            guard = HEAP_GUARD
         binary = data[h:h + n]
         compiled = CompiledModule.deserialize(data[h + n:])
         try:
             m = decode_module(binary)
         except MalformedError as e:
             raise WasmError(f"serialized module is corrupt: {e}") from None
+        m.heap_guard = guard
         if len(compiled.func_offsets) != len(m.funcs):
             raise WasmError("serialized module is corrupt: code does not match the module")
         mod = cls.__new__(cls)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import vmoffsets as vo
-from ..errors import TrapCode
+from ..errors import CompileError, TrapCode
+from ..isa.x64.masm import HEAP_GUARD
 from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64
 from .calls import call_builtin
@@ -213,6 +214,59 @@ def _address(c, memarg, size):
     return scratch, 0, addr, temps
 
 
+def heap_guard(c):
+    """Bytes of guard past the 4 GiB index space of every memory the code may
+    meet (0, the default: explicit checks; the API asks for HEAP_GUARD when the
+    engine has Config.signals_based_traps).  Read from ``ModuleCompiler.heap_guard``,
+    which falls back to the decoded module's ``heap_guard`` attribute (how the
+    API passes the setting until compile_module takes it as a parameter)."""
+    mc = c.mc
+    g = mc.__dict__.get("heap_guard")
+    if g is None:
+        g = mc.heap_guard = getattr(mc.module, "heap_guard", 0)
+        if g not in (0, HEAP_GUARD):
+            raise CompileError(f"unsupported heap guard of {g} bytes")
+    return g
+
+
+def _guarded_base(c, mem):
+    """``(mbase, base_disp, heap_reg)`` for :meth:`heap_access_guarded`: memory 0
+    through its pinned base register, another defined memory through its
+    definition in the vmctx, an imported one through its import pointer
+    (loaded into the scratch register here)."""
+    mc = c.mc
+    if mem == 0 and mc.heap_base is not None:
+        c.uses_heap = True
+        return c.vmctx, 0, c.abi.HEAP_BASE
+    fast = mc.fast_memory.get(mem)
+    if fast is not None:
+        return c.vmctx, fast[1], -1
+    c.a.load(8, c.scratch, c.vmctx, mc.vmoffsets.memory_import(mem))
+    return c.scratch, vo.MEMORY_BASE, -1
+
+
+def _guarded_site(c, at):
+    """Record the unchecked access at ``at`` as a trap site.  The fault handler
+    reports ``at + 1`` as the trap pc: inside the instruction, so it is never
+    the return address of a call and ``trap_at`` finds this operator."""
+    c.trap_sites.append((at + 1, TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
+
+
+def _guarded_const(c, memarg, size):
+    """A constant address on a guarded memory: ``(base, disp)`` of the access,
+    or None when the effective address does not fit a disp32 (explicit check)."""
+    e = c.stack[-1]
+    ea = e[2] + memarg[1]
+    if ea + size > 0x7FFFFFFF:
+        return None
+    c.stack.pop()
+    mbase, base_disp, hr = _guarded_base(c, memarg[2])
+    if hr >= 0:
+        return hr, ea
+    c.a.load(8, c.scratch, mbase, base_disp)
+    return c.scratch, ea
+
+
 # code -> (access size, result type, sign-extend?)
 _LOADS = {
     0x28: (4, I32, False), 0x29: (8, I64, False), 0x2A: (4, F32, False), 0x2B: (8, F64, False),
@@ -231,6 +285,34 @@ def _make_load(code):
     limit = 0x7FFFFFFF - size
 
     def visit(c, memarg):
+        if memarg[1] <= limit and heap_guard(c):
+            # No bounds check: an out-of-bounds access faults in the guard.
+            a = c.a
+            if c.stack[-1][0] != K_CONST:
+                addr = c.pop_reg()      # a zero-extended u32 (every i32 producer writes 32 bits)
+                r = c.alloc_xmm() if float_ else addr
+                mbase, base_disp, hr = _guarded_base(c, memarg[2])
+                _guarded_site(c, a.heap_access_guarded(acc, r, addr, memarg[1], mbase, base_disp,
+                                                       c.scratch, hr))
+                if float_:
+                    c.free |= 1 << addr
+                c.stack.append((K_REG, t, r))
+                return
+            r = c.alloc(t)
+            at = _guarded_const(c, memarg, size)
+            if at is None:
+                c.free |= 1 << r
+            else:
+                pos = a.pos
+                if float_:
+                    a.load(size, r, at[0], at[1])
+                elif signed:
+                    a.load_sx(size, dsize, r, at[0], at[1])
+                else:
+                    a.load_zx(size, r, at[0], at[1])
+                _guarded_site(c, pos)
+                c.stack.append((K_REG, t, r))
+                return
         fast = c.mc.fast_memory.get(memarg[2]) if memarg[1] <= limit and c.stack[-1][0] != K_CONST else None
         if fast is not None:
             addr = c.pop_reg()
@@ -266,6 +348,47 @@ def _make_store(code):
     def visit(c, memarg):
         stack = c.stack
         v = stack[-1]
+        if memarg[1] <= limit and heap_guard(c) and (v[0] != K_CONST or size < 8 or _simm32(v[2])):
+            # No bounds check: an out-of-bounds access faults in the guard.
+            a = c.a
+            if v[0] == K_CONST:
+                stack.pop()
+                vr = None
+                bits = _store_imm(v[2], size)
+            else:
+                vr = c.pop_reg()
+            if stack[-1][0] != K_CONST:
+                addr = c.pop_reg()      # a zero-extended u32 (every i32 producer writes 32 bits)
+                mbase, base_disp, hr = _guarded_base(c, memarg[2])
+                if vr is None:
+                    if hr < 0:
+                        a.load(8, c.scratch, mbase, base_disp)
+                        hr = c.scratch
+                    pos = a.pos
+                    a.store_imm(size, bits, hr, memarg[1], addr)
+                    _guarded_site(c, pos)
+                else:
+                    _guarded_site(c, a.heap_access_guarded(acc, vr, addr, memarg[1], mbase, base_disp,
+                                                           c.scratch, hr))
+                    c.free |= 1 << vr
+                c.free |= 1 << addr
+                return
+            at = _guarded_const(c, memarg, size)
+            if at is not None:
+                pos = a.pos
+                if vr is None:
+                    a.store_imm(size, bits, at[0], at[1])
+                else:
+                    a.store(size, vr, at[0], at[1])
+                    c.free |= 1 << vr
+                _guarded_site(c, pos)
+                return
+            # A constant address too large for a disp32: the checked path below.
+            if vr is None:
+                stack.append(v)
+            else:
+                stack.append((K_REG, v[1], vr))
+                v = stack[-1]
         if v[0] == K_CONST:
             stack.pop()
             base, disp, index, temps = _address(c, memarg, size)
@@ -300,6 +423,21 @@ def _make_store(code):
         for r in temps:
             c.free |= 1 << r
     return visit
+
+
+def _simm32(bits):
+    """An 8-byte constant storable as a sign-extended imm32."""
+    return bits < 0x80000000 or bits >= 0xFFFFFFFF80000000
+
+
+def _store_imm(bits, size):
+    """The signed immediate ``store_imm`` takes for the low ``size`` bytes of ``bits``."""
+    bits &= (1 << (8 * size)) - 1
+    if size == 8 and bits >= 1 << 63:
+        return bits - (1 << 64)
+    if size == 4 and bits >= 1 << 31:
+        return bits - (1 << 32)
+    return bits
 
 
 def visit_memory_size(c, mem):

@@ -1,7 +1,17 @@
 """Linear memories: reserved once for their maximum, committed on grow.
 
 The base never moves, so compiled code may keep it in a register across calls
-that grow memory; only ``MEMORY_LENGTH`` changes.  The definition (base,
+that grow memory; only ``MEMORY_LENGTH`` changes.
+
+Guarded memories: where ``HEAP_GUARD`` is on (Linux x86-64), every 32-bit
+memory reserves ``4 GiB + HEAP_GUARD`` (8 GiB) whatever its maximum, all
+inaccessible past the current length, and registers the reservation with the
+fault handler (runtime/faults.py).  Compiled code may then access it without a
+bounds check: an index is at most 4 GiB - 1 and a static offset plus access
+size at most HEAP_GUARD, so an out-of-bounds access lands in the reservation
+and faults.  Every 32-bit memory of the process is guarded, so any compiled
+code may meet any memory.  The reservation is address space only (PROT_NONE,
+MAP_NORESERVE); only the current length is committed.  The definition (base,
 length) lives where compiled code reads it: inline in the owning instance's
 VMContext, or in a small buffer of its own for a memory the host created.
 """
@@ -13,7 +23,8 @@ import weakref
 
 from .. import vmoffsets as vo
 from ..errors import WasmError
-from . import sysmem
+from ..isa.x64.masm import HEAP_GUARD
+from . import faults, sysmem
 
 WASM_PAGE = 0x10000
 MAX_PAGES_32 = 0x10000                 # 4 GiB
@@ -21,13 +32,20 @@ MAX_PAGES_64 = 1 << 48                 # 2^64 bytes / 64 KiB
 # An unbounded memory reserves this much address space (the 4 GiB a 32-bit
 # index reaches plus room for guard pages later); committing stays lazy.
 UNBOUNDED_RESERVATION = 8 << 30
+GUARDED = HEAP_GUARD > 0 and faults.SUPPORTED
+GUARDED_RESERVATION = (4 << 30) + HEAP_GUARD
+
+
+def _release_guarded(base: int, size: int) -> None:
+    faults.unregister_memory(base)
+    sysmem.release(base, size)
 
 
 class LinearMemory:
     """One linear memory. ``def_addr`` points at its VMMemoryDefinition."""
 
     __slots__ = ("min", "max", "is64", "base", "reserved", "pages", "def_buf", "def_addr",
-                 "limiter", "_finalizer", "__weakref__")
+                 "limiter", "guarded", "_finalizer", "__weakref__")
 
     def __init__(self, min_pages: int, max_pages: int | None, is64: bool = False,
                  def_addr: int | None = None, limiter=None):
@@ -42,14 +60,24 @@ class LinearMemory:
         self.limiter = limiter
         if limiter is not None and not limiter.memory_allowed(min_pages * WASM_PAGE):
             raise WasmError(f"memory minimum size of {min_pages} pages exceeds memory limits")
-        if max_pages is not None and max_pages * WASM_PAGE <= UNBOUNDED_RESERVATION:
+        self.guarded = guarded = GUARDED and not is64
+        if guarded:
+            reserved = GUARDED_RESERVATION
+        elif max_pages is not None and max_pages * WASM_PAGE <= UNBOUNDED_RESERVATION:
             reserved = max(max_pages * WASM_PAGE, sysmem.PAGE)
         else:
             reserved = max(UNBOUNDED_RESERVATION, min_pages * WASM_PAGE)
         self.base = sysmem.reserve(reserved)
         self.reserved = reserved
-        self._finalizer = weakref.finalize(self, sysmem.release, self.base, reserved)
+        if guarded:
+            self._finalizer = weakref.finalize(self, _release_guarded, self.base, reserved)
+        else:
+            self._finalizer = weakref.finalize(self, sysmem.release, self.base, reserved)
         try:
+            if guarded:
+                faults.register_memory(self.base, self.base + reserved)
+                # Also reinstalls the handler if someone replaced it since.
+                faults.ensure_installed()
             sysmem.commit(self.base, min_pages * WASM_PAGE)
         except Exception:
             self._finalizer()

@@ -16,6 +16,7 @@ import threading
 
 from .. import vmoffsets as vo
 from ..errors import Trap, TrapCode
+from . import faults, memory
 
 _lock = threading.Lock()
 _starts: list[int] = []       # sorted code region starts
@@ -46,11 +47,18 @@ class Frame:
 
 
 def register_code(start: int, end: int, resolver) -> None:
-    """``resolver(pc_offset) -> Frame | None`` maps an offset into the region to a frame."""
+    """``resolver(pc_offset) -> Frame | None`` maps an offset into the region to a frame.
+
+    The region is also where the fault handler (runtime/faults.py) accepts a
+    memory fault as a Wasm trap; registering code re-checks that the handler
+    is still installed (something may have replaced it since the last time)."""
     with _lock:
         i = bisect.bisect_left(_starts, start)
         _starts.insert(i, start)
         _regions.insert(i, (start, end, resolver))
+    faults.register_code(start, end)
+    if memory.GUARDED:
+        faults.ensure_installed()
 
 
 def unregister_code(start: int) -> None:
@@ -59,6 +67,7 @@ def unregister_code(start: int) -> None:
         if i < len(_starts) and _starts[i] == start:
             del _starts[i]
             del _regions[i]
+    faults.unregister_code(start)
 
 
 def lookup_pc(pc: int):

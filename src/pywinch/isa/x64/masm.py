@@ -11,7 +11,19 @@ from .asm import SUB, Assembler
 from .regs import RAX, RBP, RCX, RDI, RIP, RSP
 from .sse import PCMPEQD
 
+import os
 import struct
+import sys
+
+# Guarded linear memories (docs/architecture.md, "Memory"): every 32-bit memory
+# reserves its 4 GiB index space plus HEAP_GUARD bytes, all PROT_NONE past its
+# current length, so ``[base + u32 index + offset]`` with ``offset + size <=
+# HEAP_GUARD`` stays inside the reservation and an out-of-bounds access faults
+# (runtime/faults.py turns the fault into a trap): no bounds check.  Process-wide,
+# because compiled code may meet any memory of the process; 0 (explicit checks
+# only) off Linux or with PYWINCH_GUARD_PAGES=0.
+HEAP_GUARD = (4 << 30) if (sys.platform.startswith("linux")
+                           and os.environ.get("PYWINCH_GUARD_PAGES", "1") != "0") else 0
 
 _pack_into_i32 = struct.Struct("<i").pack_into
 _pack_i32 = struct.Struct("<i").pack
@@ -24,6 +36,7 @@ _JCC_NEAR = [bytes((0x0F, 0x80 | cc)) + b"\0\0\0\0" for cc in range(16)]
 _CALL_REL32 = b"\xe8\0\0\0\0"
 _seq_cache: dict = {}
 _heap_cache: dict = {}
+_guarded_cache: dict = {}
 
 
 def _seq(key, build):
@@ -180,6 +193,39 @@ class MacroAssembler(Assembler):
             else:
                 a.load_zx(acc[1], reg, hb, offset, addr)
             entry = _heap_cache[key] = (bytes(a.buf), jpos)
+        buf = self.buf
+        at = len(buf) + entry[1]
+        buf += entry[0]
+        return at
+
+    def heap_access_guarded(self, acc, reg: int, addr: int, offset: int, mbase: int, base_disp: int,
+                            scratch: int, heap_reg: int = -1) -> int:
+        """Unchecked access to a guarded memory, as one cached byte sequence::
+
+            mov scratch, [mbase + base_disp]   ; unless heap_reg >= 0 holds the base
+            <access> reg, [base + addr + offset]
+
+        ``addr`` holds a zero-extended u32; ``acc`` as for :meth:`heap_access`.
+        Returns the offset of the access instruction (the one that may fault).
+        """
+        key = (acc, reg, addr, offset, mbase, base_disp, scratch, heap_reg)
+        entry = _guarded_cache.get(key)
+        if entry is None:
+            a = Assembler()
+            hb = heap_reg
+            if hb < 0:
+                a.load(8, scratch, mbase, base_disp)
+                hb = scratch
+            at = len(a.buf)
+            if acc[0] == "store":
+                a.store(acc[1], reg, hb, offset, addr)
+            elif reg >= 16:
+                a.load(acc[1], reg, hb, offset, addr)
+            elif acc[3]:
+                a.load_sx(acc[1], acc[2], reg, hb, offset, addr)
+            else:
+                a.load_zx(acc[1], reg, hb, offset, addr)
+            entry = _guarded_cache[key] = (bytes(a.buf), at)
         buf = self.buf
         at = len(buf) + entry[1]
         buf += entry[0]
