@@ -10,11 +10,15 @@ reached only by falling through keeps its values where they are (no merge).
 from __future__ import annotations
 
 from ..errors import TrapCode
+from ..isa.x64.gpr import ALU_MI8, D8, TEST_RR4
 from ..wasm import opcodes as op
 from ..wasm.operators import BLOCK_EMPTY
 from ..wasm.types import V128
 from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
                       K_REG, TSIZE, Frame)
+
+
+_CMP_FRAME_I8 = ALU_MI8[4][7 << 4 | 5]      # cmp dword [rbp + disp8], imm8 minus both
 
 
 def _pop_condition(c):
@@ -31,12 +35,16 @@ def _pop_condition(c):
         c.stack.pop()
         return None, e[2]
     if k == K_LOCAL:
-        # Test the local in its slot: no register, no load.
+        # Test the local in its slot: no register, no load (cmp dword [rbp + d], 0).
         c.stack.pop()
-        c.a.alu_mi(7, 4, 0, c.fp, c.ldisp[e[2]])
+        d = c.ldisp[e[2]]
+        if -128 <= d <= 127:
+            c.a.buf += _CMP_FRAME_I8 + D8[d & 0xFF] + b"\0"
+        else:
+            c.a.alu_mi(7, 4, 0, c.fp, d)
         return cc.CC_NE, None
     r = c.pop_reg()
-    c.a.test_rr(4, r, r)
+    c.a.buf += TEST_RR4[r << 4 | r]
     c.free |= 1 << r
     return cc.CC_NE, None
 

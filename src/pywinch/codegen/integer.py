@@ -11,7 +11,7 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
-from ..isa.x64.gpr import ALU_RI8, D8, FRAME_LOAD8
+from ..isa.x64.gpr import ALU_MI8, ALU_RI8, ALU_RM_FRAME8, ALU_RR, D8, FRAME_LOAD8, TEST_RR4
 from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of, simm32
 
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
@@ -73,13 +73,19 @@ def _make_binop(t, alu_op, commutative, fold):
                 return
         elif commutative and ea[0] == K_CONST:
             ea, eb = eb, ea
+        # The common encodings below are appended from isa/x64's tables (a call
+        # to the checked encoder costs more than the encoding).
         a = c.a
         k = ea[0]
         if k == K_REG:
             ra = ea[2]
         elif k == K_LOCAL:
             ra = c.alloc_gpr()
-            a.load(size, ra, c.fp, c.ldisp[ea[2]])
+            d = c.ldisp[ea[2]]
+            if -128 <= d <= 127:
+                a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
+            else:
+                a.load(size, ra, c.fp, d)
         else:
             ra = c.to_reg(ea)
         k = eb[0]
@@ -88,14 +94,23 @@ def _make_binop(t, alu_op, commutative, fold):
             if alu_op == XOR and eb[2] == MASK[t]:
                 a.not_(size, ra)                                   # x ^ -1
             else:
-                a.alu_ri(alu_op, size, ra, imm)
+                if size == 4 and imm > 0x7FFFFFFF:
+                    imm -= 0x100000000
+                if -128 <= imm <= 127:
+                    a.buf += ALU_RI8[size][alu_op << 4 | ra] + D8[imm & 0xFF]
+                else:
+                    a.alu_ri(alu_op, size, ra, imm)
         elif k == K_LOCAL:
-            a.alu_rm(alu_op, size, ra, c.fp, c.ldisp[eb[2]])
+            d = c.ldisp[eb[2]]
+            if -128 <= d <= 127:
+                a.buf += ALU_RM_FRAME8[size][alu_op << 8 | ra << 4 | 5] + D8[d & 0xFF]
+            else:
+                a.alu_rm(alu_op, size, ra, c.fp, d)
         else:
-            rb = c.to_reg(eb)
-            a.alu_rr(alu_op, size, ra, rb)
+            rb = eb[2] if k == K_REG else c.to_reg(eb)
+            a.buf += ALU_RR[size][alu_op << 8 | rb << 4 | ra]
             c.free |= 1 << rb
-        c.stack.append((K_REG, t, ra))
+        stack.append((K_REG, t, ra))
     return visit
 
 
@@ -169,13 +184,25 @@ def _make_compare(t, cc):
                 imm = simm32(imm, t)
         else:
             imm = None
+        # Common encodings appended from isa/x64's tables, as in binops.
         if imm is not None:
+            if size == 4 and imm > 0x7FFFFFFF:
+                imm -= 0x100000000
             if ea[0] == K_LOCAL:
-                a.alu_mi(CMP, size, imm, c.fp, c.ldisp[ea[2]])
+                d = c.ldisp[ea[2]]
+                if -128 <= d <= 127 and -128 <= imm <= 127:
+                    a.buf += ALU_MI8[size][CMP << 4 | 5] + D8[d & 0xFF] + D8[imm & 0xFF]
+                else:
+                    a.alu_mi(CMP, size, imm, c.fp, d)
             else:
                 ra = ea[2] if ea[0] == K_REG else c.to_reg(ea)
                 if imm == 0:
-                    a.test_rr(size, ra, ra)          # same flags as cmp ra, 0
+                    if size == 4:
+                        a.buf += TEST_RR4[ra << 4 | ra]
+                    else:
+                        a.test_rr(size, ra, ra)          # same flags as cmp ra, 0
+                elif -128 <= imm <= 127:
+                    a.buf += ALU_RI8[size][CMP << 4 | ra] + D8[imm & 0xFF]
                 else:
                     a.alu_ri(CMP, size, ra, imm)
                 c.free |= 1 << ra
@@ -185,14 +212,22 @@ def _make_compare(t, cc):
                 ra = ea[2]
             elif ka == K_LOCAL:
                 ra = c.alloc_gpr()
-                a.load(size, ra, c.fp, c.ldisp[ea[2]])
+                d = c.ldisp[ea[2]]
+                if -128 <= d <= 127:
+                    a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
+                else:
+                    a.load(size, ra, c.fp, d)
             else:
                 ra = c.to_reg(ea)
             if kb == K_LOCAL:
-                a.alu_rm(CMP, size, ra, c.fp, c.ldisp[eb[2]])
+                d = c.ldisp[eb[2]]
+                if -128 <= d <= 127:
+                    a.buf += ALU_RM_FRAME8[size][CMP << 8 | ra << 4 | 5] + D8[d & 0xFF]
+                else:
+                    a.alu_rm(CMP, size, ra, c.fp, d)
             else:
                 rb = eb[2] if kb == K_REG else c.to_reg(eb)
-                a.alu_rr(CMP, size, ra, rb)
+                a.buf += ALU_RR[size][CMP << 8 | rb << 4 | ra]
                 c.free |= 1 << rb
             c.free |= 1 << ra
         stack.append((K_CMP, I32, cond))

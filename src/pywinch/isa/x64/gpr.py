@@ -919,6 +919,13 @@ ALU_RI8[4], ALU_RI8[8] = _ALU_I8_4, _ALU_I8_8
 # <op> r, [rbp + disp8] minus the disp8, by size (4/8) then op << 8 | r << 4 (| 5, rbp).
 ALU_RM_FRAME8 = [None] * 9
 ALU_RM_FRAME8[4], ALU_RM_FRAME8[8] = _ALU_RM4, _ALU_RM8
+# <op> r/m, r by size then op << 8 | src << 4 | dst; test r32, r32 by src << 4 | dst.
+ALU_RR = [None] * 9
+ALU_RR[4], ALU_RR[8] = _ALU_RR[4], _ALU_RR[8]
+TEST_RR4 = _TEST_RR4
+# <op> [base + disp8], imm8 minus the disp8 and imm8, by size (4/8) then op << 4 | base.
+ALU_MI8 = [None] * 9
+ALU_MI8[4], ALU_MI8[8] = _ALU_MI8_4, _ALU_MI8_8
 D8 = _D8
 
 del _disp_head, _xmm_disp_head, _b, _r, _x, _sz, _pfx, _w, _ld, _st, _n, _opc
