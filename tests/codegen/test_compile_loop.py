@@ -35,7 +35,7 @@ def both(data: bytes):
     return outcome(lambda: validate_bytes(data)), outcome(lambda: compile_module(decode_module(data)))
 
 
-def module(code: bytes, params=(), results=(), locals_=(), memory=True, size=None) -> bytes:
+def module(code: bytes, params=(), results=(), locals_=(), memory=True, size=None, extra_globals=0) -> bytes:
     """One function ``code`` (its body bytes, final end included); ``size``
     overrides the body size field (to cut a body short or run it long)."""
     def vec(items):
@@ -48,6 +48,8 @@ def module(code: bytes, params=(), results=(), locals_=(), memory=True, size=Non
                 sec(3, vec([u(0)]))]
     if memory:
         sections.append(sec(5, vec([b"\x00\x01"])))
+    if extra_globals:       # i64 constants
+        sections.append(sec(6, vec([b"\x7e\x00\x42\x07\x0b"] * extra_globals)))
     sections.append(sec(10, vec([u(len(inner) if size is None else size) + inner])))
     return b"\x00asm\x01\x00\x00\x00" + b"".join(sections)
 
@@ -91,6 +93,14 @@ CASES = {
     "i32.store wrong value": module(b"\x41\x00\x42\x00\x36\x02\x00\x0b"),
     "i32.store alignment": module(b"\x41\x00\x41\x00\x36\x04\x00\x0b"),
     "call unknown": module(b"\x10\x07\x0b"),
+    "call wrong argument": module(b"\x42\x00\x10\x00\x0b", params=(I32,)),
+    "call missing argument": module(b"\x10\x00\x0b", params=(I32,)),
+    "i64.const past the body": module(b"\x42", size=2),
+    "i64.const too large": module(b"\x42\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02\x1a\x0b"),
+    "i64.const as i32": module(b"\x42\x01\x41\x01\x6a\x1a\x0b"),
+    "br unknown label": module(b"\x0c\x02\x0b"),
+    "br label values missing": module(b"\x02\x7f\x0c\x00\x0b\x1a\x0b"),
+    "global.get then wrong use": module(b"\x23\x00\x45\x0b", extra_globals=1),
     "call past the body": module(b"\x10", size=2),
     "global.get unknown": module(b"\x23\x00\x1a\x0b"),
     "drop empty": module(b"\x1a\x0b"),
@@ -119,6 +129,9 @@ VALID = {
         b"\x1a\x0b", locals_=[(1, I32)]),
     "if with result and else": module(b"\x41\x01\x04\x7f\x41\x02\x05\x41\x03\x0b\x0b", results=(I32,)),
     "loop with br_if": module(b"\x03\x40\x41\x00\x0d\x00\x0b\x0b"),
+    "call with arguments and result": module(b"\x20\x00\x10\x00\x0b", params=(I32,), results=(I32,)),
+    "br with a value, drop on the dead stack": module(b"\x02\x7e\x42\x05\x0c\x00\x1a\x1a\x0b\x1a\x0b"),
+    "global.get": module(b"\x23\x00\x50\x1a\x0b", extra_globals=1),
     "leb immediates": module(b"\x41\x80\x01\x21\x80\x00\x20\x80\x00\x28\x82\x00\x80\x01\x1a\x0b",
                              locals_=[(1, I32)]),
 }

@@ -22,9 +22,9 @@ from ..isa.x64.asm import link_rel32
 from ..masm import for_host
 from ..wasm import opcodes as op
 from ..wasm import validate as _v
-from ..wasm.leb128 import read_s32, read_u32
+from ..wasm.leb128 import read_s32, read_s64, read_u32
 from ..wasm.operators import ran_out, read_blocktype, read_op
-from ..wasm.types import I32, V128, VALTYPES
+from ..wasm.types import I32, I64, V128, VALTYPES
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
 from .context import FRAME_FUNC, K_CONST, K_LOCAL, Frame, FuncCompiler
@@ -90,7 +90,7 @@ for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
     FUSES[_c] = True
 
 # How the compile loop decodes and validates each single-byte opcode, tested
-# in this order (the most frequent first): local.get, i32.const, a fixed-type
+# in this order (the most frequent first): local.get, i32/i64.const, a fixed-type
 # binary operator, local.tee, br_if, local.set, end, block/loop/if, a store, a
 # load, a fixed-type unary operator, a u32 immediate and a validator handler,
 # no immediate and a handler, anything else (read_op and the validator's step).
@@ -114,13 +114,17 @@ for _c in range(256):
         _KIND[_c] = _U32
     elif _imm == op.NONE and _v.HANDLERS[_c] is not None:
         _KIND[_c] = _NONE
-for _name, _k in (("local.get", _GET), ("i32.const", _CONST), ("local.tee", _TEE), ("br_if", _BR_IF),
-                 ("local.set", _SET), ("end", _END), ("block", _BLOCK), ("loop", _BLOCK), ("if", _BLOCK)):
+for _name, _k in (("local.get", _GET), ("i32.const", _CONST), ("i64.const", _CONST), ("local.tee", _TEE),
+                 ("br_if", _BR_IF), ("local.set", _SET), ("end", _END), ("block", _BLOCK), ("loop", _BLOCK),
+                 ("if", _BLOCK)):
     _KIND[op.BY_NAME[_name]] = _k
-del _c, _k, _imm, _name
-# With the visitors wrapped (fuel, opmap) local.get and i32.const take the general path.
+del _c, _k, _imm
+# With the visitors wrapped (fuel, opmap) local.get and the integer constants take the
+# general path (the loop compiles them itself otherwise).
 _KIND_WRAPPED = list(_KIND)
-_KIND_WRAPPED[op.BY_NAME["local.get"]] = _KIND_WRAPPED[op.BY_NAME["i32.const"]] = _OTHER
+for _name in ("local.get", "i32.const", "i64.const"):
+    _KIND_WRAPPED[op.BY_NAME[_name]] = _OTHER
+del _name
 VOPS = _v.OPS
 VHANDLERS = _v.HANDLERS
 v_end = _v.HANDLERS[op.END]
@@ -156,6 +160,7 @@ class ModuleCompiler:
         self.opmap = opmap
         self._opmap_table = None
         self._prologue_template = None    # see _prologue
+        self.global_valtypes = [g.valtype for g in ctx.globals]
         self.trap_routines = None   # blob offset of the trap routine per TrapCode (set by compile_module)
         self.func_offsets = []      # blob offsets of the defined functions placed so far
         m = module
@@ -319,13 +324,17 @@ class ModuleCompiler:
         nlocals = len(vlocals)
         height = 0                      # v.height, reloaded after calls that change it
         has_memory = self.ctx.num_memories > 0
+        funcs = self.ctx.funcs
+        nfuncs = len(funcs)
+        global_types = self.global_valtypes
+        nglobals = len(global_types)
         data = module.data
         pos = body.start
         body_end = body.end
         end = len(data)
         # The loop's constants as locals (a local load is cheaper than a global's).
         GET, CONST, FIX2, TEE, BR_IF, SET, END, BLOCK, STORE, LOAD, FIX1, U32, NONE, _ = _INLINE_KINDS
-        i32, loop_, if_, else_ = I32, op.LOOP, op.IF, op.ELSE
+        i32, i64, loop_, if_, else_ = I32, I64, op.LOOP, op.IF, op.ELSE
         k_local, k_const = K_LOCAL, K_CONST
         # Decoding and validating the frequent forms inline is the loop's point:
         # a malformed immediate goes to read_op (the stream's exact errors), an
@@ -359,23 +368,30 @@ class ModuleCompiler:
                         c.offset = off
                         table[code](c, imm)
                 continue
-            elif k == CONST:
+            elif k == CONST:                # i32.const, i64.const
                 if pos >= body_end:
                     _malformed(data, off, body_end)
                 imm = data[pos]
                 if imm & 0x80:
-                    imm, pos = read_s32(data, pos, end)
+                    imm, pos = read_s32(data, pos, end) if code == 0x41 else read_s64(data, pos, end)
                     if pos > body_end:
                         _malformed(data, off, body_end)
                 else:
                     pos += 1
                     if imm & 0x40:
                         imm -= 0x80
-                vpush(i32)
-                if c.reachable:
-                    if c.flags_live:
-                        c.materialize_cmp()
-                    stack.append((k_const, i32, imm & 0xFFFFFFFF))
+                if code == 0x41:
+                    vpush(i32)
+                    if c.reachable:
+                        if c.flags_live:
+                            c.materialize_cmp()
+                        stack.append((k_const, i32, imm & 0xFFFFFFFF))
+                else:
+                    vpush(i64)
+                    if c.reachable:
+                        if c.flags_live:
+                            c.materialize_cmp()
+                        stack.append((k_const, i64, imm & 0xFFFFFFFFFFFFFFFF))
                 continue
             elif k == FIX2:
                 imm = None
@@ -504,11 +520,35 @@ class ModuleCompiler:
                         _malformed(data, off, body_end)
                 else:
                     pos += 1
-                handlers[code](v, imm, off)
+                if code == 0x0C and imm < len(ctrl):              # br
+                    f = ctrl[-1 - imm]
+                    if f.params if f.kind == loop_ else f.results:
+                        handlers[code](v, imm, off)
+                    else:
+                        del vstack[height:]
+                        ctrl[-1].unreachable = True
+                elif code == 0x10 and imm < nfuncs:               # call
+                    ft = funcs[imm]
+                    params = ft.params
+                    n = len(params)
+                    if not n:
+                        vstack.extend(ft.results)
+                    elif len(vstack) - n >= height and tuple(vstack[-n:]) == params:
+                        del vstack[-n:]
+                        vstack.extend(ft.results)
+                    else:
+                        handlers[code](v, imm, off)
+                elif code == 0x23 and imm < nglobals:             # global.get
+                    vpush(global_types[imm])
+                else:
+                    handlers[code](v, imm, off)
             elif k == NONE:                # unreachable, else, return, drop, select, ref.is_null
                 imm = None
-                handlers[code](v, None, off)
-                height = v.height
+                if code == 0x1A and len(vstack) > height:         # drop
+                    del vstack[-1]
+                else:
+                    handlers[code](v, None, off)
+                    height = v.height
                 if code == else_ and not c.reachable:
                     if not c.dead:
                         c.offset = off
