@@ -926,6 +926,19 @@ TEST_RR4 = _TEST_RR4
 # <op> [base + disp8], imm8 minus the disp8 and imm8, by size (4/8) then op << 4 | base.
 ALU_MI8 = [None] * 9
 ALU_MI8[4], ALU_MI8[8] = _ALU_MI8_4, _ALU_MI8_8
+# [base + disp8] / [base] heads for any base, by size then register << 4 | base.
+LOAD_D8, LOAD_D0, STORE_D8, STORE_D0 = [None] * 17, [None] * 17, [None] * 17, [None] * 17
+for _t, _d in ((LOAD_D8, _LOAD_D8), (LOAD_D0, _LOAD_D0), (STORE_D8, _STORE_D8), (STORE_D0, _STORE_D0)):
+    for _sz in (2, 4, 8, 16):
+        _t[_sz] = [_d.get((_sz, _i >> 4, _i & 15)) for _i in range(512)]
+# mov [base + disp8] / [base], imm32 minus displacement and immediate, by size (4/8) then base.
+STORE_IMM_D8, STORE_IMM_D0 = [None] * 9, [None] * 9
+STORE_IMM_D8[4], STORE_IMM_D8[8] = _STI4, _STI8
+STORE_IMM_D0[4] = [h + b"\0" if b & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) if b & 7 != 4
+                   else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:] for b, h in enumerate(_STI4)]
+STORE_IMM_D0[8] = [h + b"\0" if b & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) if b & 7 != 4
+                   else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:] for b, h in enumerate(_STI8)]
 D8 = _D8
+PACK_U32 = _pack_u32
 
-del _disp_head, _xmm_disp_head, _b, _r, _x, _sz, _pfx, _w, _ld, _st, _n, _opc
+del _disp_head, _xmm_disp_head, _b, _r, _x, _sz, _pfx, _w, _ld, _st, _n, _opc, _t, _d
