@@ -73,10 +73,15 @@ FRAME_FUNC, FRAME_BLOCK, FRAME_LOOP, FRAME_IF = range(4)
 class Frame:
     """A control frame.  ``base``: stack height below the params; ``label``:
     the branch target (end of block/if, head of loop); ``branched``: a branch
-    to ``label`` was emitted (so the end is a merge point)."""
+    to ``label`` was emitted (so the end is a merge point).
+
+    Branches to a block's or if's end do not need an assembler label: their
+    rel32 fields go to ``fix`` and are patched when the end is reached
+    (control.py), so ``label`` is -1 there until a br_table needs one; a
+    loop's ``head`` is the offset of its bound label."""
 
     __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else", "arity",
-                 "res_reg")
+                 "res_reg", "fix", "head")
 
     def __init__(self, kind, params, results, base, label, else_label=-1):
         self.kind = kind
@@ -91,6 +96,8 @@ class Frame:
         # A block/if with one scalar result carries it in a fixed register (set by
         # the visitor) instead of the result's frame slot; -1 otherwise.
         self.res_reg = -1
+        self.fix = None         # rel32 fields that jump to the end (see the class docstring)
+        self.head = -1
 
 
 def _signed32(v):

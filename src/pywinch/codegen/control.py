@@ -9,7 +9,11 @@ reached only by falling through keeps its values where they are (no merge).
 
 from __future__ import annotations
 
+import struct
+
 from ..errors import TrapCode
+from ..isa.x64.asm import JCC_NEAR, JCC_NEAR0
+from ..isa.x64.encoding import _pack_i32
 from ..isa.x64.gpr import ALU_MI8, D8, TEST_RR4
 from ..wasm import opcodes as op
 from ..wasm.operators import BLOCK_EMPTY
@@ -49,6 +53,56 @@ def _pop_condition(c):
     return cc.CC_NE, None
 
 
+# --- branches to a frame's label ----------------------------------------------------
+# Blocks are the commonest control construct, so their branches skip the
+# assembler's label machinery: the same bytes Assembler.jcc/jmp emit, with the
+# forward rel32 fields kept in the frame and patched at its end.
+
+_pack_into_i32 = struct.Struct("<i").pack_into
+
+
+def _jump_to(c, f, cc):
+    """``j<cc>`` (``jmp`` when cc < 0) to frame ``f``'s label."""
+    buf = c.a.buf
+    head = f.head
+    if head >= 0:
+        # A loop: its head is bound; short form when it reaches (as Assembler.jcc/jmp).
+        rel = head - len(buf) - 2
+        if rel >= -128:
+            buf += (D8[0x70 | cc] if cc >= 0 else b"\xeb") + D8[rel & 0xFF]
+        elif cc >= 0:
+            buf += JCC_NEAR[cc] + _pack_i32(rel - 4)
+        else:
+            buf += b"\xe9" + _pack_i32(rel - 3)
+        return
+    buf += JCC_NEAR0[cc] if cc >= 0 else b"\xe9\0\0\0\0"
+    fix = f.fix
+    if fix is None:
+        f.fix = [len(buf) - 4]
+    else:
+        fix.append(len(buf) - 4)
+
+
+def _label_of(c, f):
+    """An assembler label for ``f``'s target (br_table's jump table needs one)."""
+    if f.label < 0:
+        f.label = c.a.new_label()
+    return f.label
+
+
+def _bind_end(c, f):
+    """The end of a block or if is here: patch the branches that jump to it."""
+    a = c.a
+    fix = f.fix
+    if fix is not None:
+        buf = a.buf
+        pos = len(buf)
+        for at in fix:
+            _pack_into_i32(buf, at, pos - at - 4)
+    if f.label >= 0:
+        a.bind(f.label)
+
+
 def visit_unreachable(c, imm):
     c.trap_now(TrapCode.UNREACHABLE)
     c.set_unreachable()
@@ -75,12 +129,12 @@ def visit_block(c, imm):
         base = len(stack)
         if stack:
             c.spill_for_block(base)
-        c.frames.append(Frame(FRAME_BLOCK, (), (), base, c.a.new_label()))
+        c.frames.append(Frame(FRAME_BLOCK, (), (), base, -1))
         return
     ft = c.validator.block_type(imm)
     base = len(stack) - len(ft.params)
     c.spill_for_block(base)
-    f = Frame(FRAME_BLOCK, ft.params, ft.results, base, c.a.new_label())
+    f = Frame(FRAME_BLOCK, ft.params, ft.results, base, -1)
     f.res_reg = _result_reg(c, ft.results)
     c.frames.append(f)
 
@@ -94,7 +148,9 @@ def visit_loop(c, imm):
         c.fuel_flush()
     label = c.a.new_label()
     c.a.bind(label)
-    c.frames.append(Frame(FRAME_LOOP, ft.params, ft.results, base, label))
+    f = Frame(FRAME_LOOP, ft.params, ft.results, base, label)
+    f.head = len(c.a.buf)
+    c.frames.append(f)
     c.mc.emit_loop_checks(c)
 
 
@@ -107,7 +163,7 @@ def visit_if(c, imm):
     base = len(c.stack) - n
     c.spill_for_block(base)          # stores only: the flags survive
     a = c.a
-    f = Frame(FRAME_IF, ft.params, ft.results, base, a.new_label(), a.new_label())
+    f = Frame(FRAME_IF, ft.params, ft.results, base, -1, a.new_label())
     f.res_reg = _result_reg(c, ft.results)
     c.frames.append(f)
     if cc is not None:
@@ -127,7 +183,7 @@ def visit_else(c, imm):
             c.top_to_reg(f.res_reg)
         else:
             c.canonicalize_top(len(f.results))
-        a.jmp(f.label)
+        _jump_to(c, f, -1)
         f.branched = True
     c.drop_to(f.base)
     a.bind(f.else_label)
@@ -149,7 +205,7 @@ def visit_end(c, imm):
             stack = c.stack
             if len(stack) > f.base:
                 c.drop_to(f.base)
-            c.a.bind(f.label)
+            _bind_end(c, f)
             c.reachable = True
             return
     elif kind == FRAME_FUNC:
@@ -175,10 +231,10 @@ def visit_end(c, imm):
         if kind == FRAME_IF and not f.has_else:
             # The false path carries the if's parameter (== its result) in its slot.
             if reachable:
-                a.jmp(f.label)
+                _jump_to(c, f, -1)
             a.bind(f.else_label)
             a.load(TSIZE[f.results[0]], rr, c.fp, c.slot_disp(f.base))
-        a.bind(f.label)
+        _bind_end(c, f)
         c.free &= ~(1 << rr)
         c.stack.append((K_REG, f.results[0], rr))
         c.reachable = True
@@ -190,7 +246,7 @@ def visit_end(c, imm):
     c.drop_to(f.base)
     if kind == FRAME_IF and not f.has_else:
         a.bind(f.else_label)
-    a.bind(f.label)
+    _bind_end(c, f)
     c.stack.extend([(K_MEM, t, 0) for t in f.results])
     c.reachable = True
 
@@ -231,7 +287,7 @@ def _branch_to(c, depth):
     else:
         c.move_to_label(f.base, len(f.arity))
     f.branched = True
-    c.a.jmp(f.label)
+    _jump_to(c, f, -1)
 
 
 def visit_return(c, imm):
@@ -269,7 +325,7 @@ def visit_br_if(c, depth):
             # The value goes to the result register on both paths, then the branch.
             c.top_to_reg(f.res_reg)
             f.branched = True
-            a.jcc(cc, f.label)
+            _jump_to(c, f, cc)
             return
         n = len(f.arity)
         if len(stack) - n == f.base:
@@ -277,7 +333,17 @@ def visit_br_if(c, depth):
             if n:
                 c.canonicalize_top(n)
             f.branched = True
-            a.jcc(cc, f.label)
+            if f.head < 0:
+                # A block's end (_jump_to inlined: the commonest branch of all)
+                buf = a.buf
+                buf += JCC_NEAR0[cc]
+                fix = f.fix
+                if fix is None:
+                    f.fix = [len(buf) - 4]
+                else:
+                    fix.append(len(buf) - 4)
+            else:
+                _jump_to(c, f, cc)
             return
     skip = a.new_label()
     a.jcc(cc ^ 1, skip)
@@ -307,7 +373,7 @@ def visit_br_table(c, imm):
         if lab is None:
             f = frames[-1 - depth]
             if f.kind != FRAME_FUNC and f.res_reg < 0 and len(c.stack) - n == f.base:
-                lab = f.label
+                lab = _label_of(c, f)
                 f.branched = True
             else:
                 lab = a.new_label()

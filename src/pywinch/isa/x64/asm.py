@@ -649,5 +649,8 @@ def _modrm_heads(mod, sib):
 _MOD0, _MOD1, _MOD2 = (_modrm_heads(m, False) for m in (0x00, 0x40, 0x80))
 _SIB0, _SIB1, _SIB2 = (_modrm_heads(m, True) for m in (0x00, 0x40, 0x80))
 _JCC_NEAR = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
+# For the compiler's inlined branches: j<cc> rel32 minus / with a zero rel32.
+JCC_NEAR = _JCC_NEAR
+JCC_NEAR0 = [b + _ZERO4 for b in _JCC_NEAR]
 _PUSH = [bytes((0x41, 0x50 + r - 8)) if r >= 8 else bytes((0x50 + r,)) for r in range(16)]
 _POP = [bytes((0x41, 0x58 + r - 8)) if r >= 8 else bytes((0x58 + r,)) for r in range(16)]
