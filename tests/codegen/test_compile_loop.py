@@ -210,3 +210,18 @@ def test_kept_trampolines_are_the_built_ones():
     for ti in set(m.funcs):
         ft = m.types[ti]
         assert compiler._entry_trampolines(ft) == (tramp.array_to_wasm(ft), tramp.native_to_wasm(ft))
+
+
+def test_heap_guard_parameter():
+    """compile_module(heap_guard=...) is the decoded module's heap_guard attribute
+    as a parameter; a size the memories do not have is refused."""
+    from pywinch.errors import CompileError
+    from pywinch.isa.x64.masm import HEAP_GUARD
+    data = (ROOT / "benchmarks" / "wasm" / "sieve.wasm").read_bytes()
+    m = decode_module(data)
+    m.heap_guard = HEAP_GUARD
+    by_attribute = compile_module(m)
+    by_parameter = compile_module(decode_module(data), heap_guard=HEAP_GUARD)
+    assert by_attribute.code == by_parameter.code
+    with pytest.raises(CompileError, match="unsupported heap guard"):
+        compile_module(decode_module(data), heap_guard=12345)

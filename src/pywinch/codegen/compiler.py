@@ -19,6 +19,7 @@ from ..compiled import EPOCH_INTERRUPT, CompiledModule
 from ..errors import CompileError, InvalidError, MalformedError, TrapCode, UnsupportedError
 from ..isa.x64 import cpu
 from ..isa.x64.asm import link_rel32
+from ..isa.x64.masm import HEAP_GUARD
 from ..masm import for_host
 from ..wasm import opcodes as op
 from ..wasm import validate as _v
@@ -147,10 +148,15 @@ def _malformed(data, off, body_end):
 class ModuleCompiler:
     """Module-wide state shared by the function compilers (``c.mc``)."""
 
-    def __init__(self, module, ctx, fuel=False, epoch=False, opmap=False):
+    def __init__(self, module, ctx, fuel=False, epoch=False, opmap=False, heap_guard=None):
         self.masm_class, self.abi, self.regs = for_host()
         self.module = module
         self.ctx = ctx
+        if heap_guard is None:
+            heap_guard = getattr(module, "heap_guard", 0)
+        if heap_guard not in (0, HEAP_GUARD):
+            raise CompileError(f"unsupported heap guard of {heap_guard} bytes")
+        self.heap_guard = heap_guard      # read by variables.heap_guard
         self.types = module.types
         self.num_imported_funcs = module.num_imported_funcs
         self.global_types = module.global_types
@@ -685,7 +691,7 @@ def _entry_trampolines(ft):
 
 
 def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None,
-                   opmap=False) -> CompiledModule:
+                   opmap=False, heap_guard=None) -> CompiledModule:
     """Validate and compile a decoded module (``pywinch.wasm.module.Module``).
 
     Each function is validated and compiled in the same pass, operator by
@@ -697,9 +703,12 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
     function.  ``features`` is recorded in the result (reserved).  ``opmap``
     records where the code of every compiled operator starts
     (``CompiledModule.opmap``, for ``pywinch explore``; costs compile time).
+    ``heap_guard``: 0 (explicit bounds checks) or ``isa.x64.masm.HEAP_GUARD``
+    (memories are guarded: loads and stores unchecked); None reads the decoded
+    module's ``heap_guard`` attribute (how the API sets it), 0 without one.
     """
     ctx = check_module(module)
-    mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch, opmap=opmap)
+    mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch, opmap=opmap, heap_guard=heap_guard)
     # The trap routines come first, so every trap stub is resolved as it is emitted.
     blob, routines = _trap_routines(mc.masm_class, mc.abi, mc.regs)
     blob = bytearray(blob)
