@@ -47,8 +47,8 @@ from __future__ import annotations
 
 from ..errors import CompileError
 from ..isa.x64.abi import FP, SCRATCH
-from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_STORE8, LOAD_D8, PACK_U32, STORE_D0, STORE_D8, STORE_IMM_D0,
-                           STORE_IMM_D8)
+from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_STORE8, LOAD_D8, MOV_I32, PACK_U32, SETCC_ZX, STORE_D0, STORE_D8,
+                           STORE_IMM_D0, STORE_IMM_D8)
 from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
@@ -449,14 +449,24 @@ class FuncCompiler:
                     break
             else:
                 r = self.alloc_gpr()
-        if k == K_LOCAL:        # the common case, inlined (and a.load's bytes appended directly)
+        # load_value inlined for the common cases, the bytes appended directly
+        if k == K_LOCAL:
             d = self.ldisp[e[2]]
             if -128 <= d <= 127:
                 self.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
-            else:
-                self.a.load(TSIZE[t], r, self.fp, d)
-        else:
-            self.load_value(e, len(self.stack), r)
+                return r
+        elif k == K_MEM:
+            i = len(self.stack)
+            if i > self.max_slot:
+                self.max_slot = i
+            d = -self.slot_base - self.sstride * i
+            if d >= -128:
+                self.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
+                return r
+        elif k == K_CONST and r < 16 and e[2] <= 0xFFFFFFFF:
+            self.a.buf += MOV_I32[r] + PACK_U32(e[2])       # mov r32, imm32 (zero-extends)
+            return r
+        self.load_value(e, len(self.stack), r)
         return r
 
     def pop_into(self, r):
@@ -490,8 +500,7 @@ class FuncCompiler:
             return
         e = self.stack[-1]
         r = self.alloc_gpr()
-        self.a.setcc(e[2], r)
-        self.a.movzx_rr(1, r, r)
+        self.a.buf += SETCC_ZX[e[2] << 4 | r]       # setcc r8; movzx r32, r8
         self.stack[-1] = (K_REG, I32, r)
 
     def drop_to(self, height):

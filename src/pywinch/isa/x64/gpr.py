@@ -940,5 +940,8 @@ STORE_IMM_D0[8] = [h + b"\0" if b & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) 
                    else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:] for b, h in enumerate(_STI8)]
 D8 = _D8
 PACK_U32 = _pack_u32
+# mov r32, imm32 minus the imm32, by register; setcc r8 + movzx r32, r8 by cc << 4 | r.
+MOV_I32 = _MOV_I32
+SETCC_ZX = _SETCC_ZX
 
 del _disp_head, _xmm_disp_head, _b, _r, _x, _sz, _pfx, _w, _ld, _st, _n, _opc, _t, _d
