@@ -205,7 +205,14 @@ def visit_end(c, imm):
             stack = c.stack
             if len(stack) > f.base:
                 c.drop_to(f.base)
-            _bind_end(c, f)
+            fix = f.fix             # _bind_end inlined
+            if fix is not None:
+                buf = c.a.buf
+                pos = len(buf)
+                for at in fix:
+                    _pack_into_i32(buf, at, pos - at - 4)
+            if f.label >= 0:
+                c.a.bind(f.label)
             c.reachable = True
             return
     elif kind == FRAME_FUNC:

@@ -30,12 +30,16 @@ def _fold(c, ea, eb, t, fn):
 
 def _make_binop(t, alu_op, commutative, fold):
     size = TSIZE[t]
+    not_mask = MASK[t] if alu_op == XOR else -1         # x ^ -1 is a not
+    load8 = FRAME_LOAD8[size]
+    ri8 = ALU_RI8[size]
+    op4 = alu_op << 4
 
     def visit(c, imm):
         stack = c.stack
         # pop_operand, inlined: this is the hottest visitor.
         eb = stack[-1]
-        if eb[0] == K_CONST and stack[-2][0] == K_LOCAL and not (alu_op == XOR and eb[2] == MASK[t]):
+        if eb[0] == K_CONST and stack[-2][0] == K_LOCAL and eb[2] != not_mask:
             # local OP constant (half of all i32.add): load and op in one assembler call.
             imm = eb[2] if size == 4 else simm32(eb[2], t)
             if imm is not None:
@@ -53,7 +57,7 @@ def _make_binop(t, alu_op, commutative, fold):
                     imm -= 0x100000000
                 if -128 <= imm <= 127 and -128 <= d <= 127:
                     # mov ra, [rbp + d]; op ra, imm8 -- appended directly (no call)
-                    c.a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF] + ALU_RI8[size][alu_op << 4 | ra] + D8[imm & 0xFF]
+                    c.a.buf += load8[ra] + D8[d & 0xFF] + ri8[op4 | ra] + D8[imm & 0xFF]
                 else:
                     c.a.load_alu_ri(alu_op, size, ra, c.fp, d, imm)
                 stack.append((K_REG, t, ra))
