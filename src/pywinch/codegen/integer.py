@@ -241,6 +241,7 @@ def _make_compare(t, cc):
 
 def _make_eqz(t):
     size = TSIZE[t]
+    cmp_frame8 = ALU_MI8[size][CMP << 4 | 5]      # cmp [rbp + disp8], imm8 minus both
 
     def visit(c, imm):
         e = c.stack[-1]
@@ -251,12 +252,24 @@ def _make_eqz(t):
         if k == K_CONST:
             c.stack[-1] = (K_CONST, I32, 1 if e[2] == 0 else 0)
             return
+        # cmp [local], 0 / test r, r appended from isa/x64's tables when short
         if k == K_LOCAL:
             c.stack.pop()
-            c.a.alu_mi(CMP, size, 0, c.fp, c.local_disp(e[2]))
+            d = c.ldisp[e[2]]
+            if -128 <= d <= 127:
+                c.a.buf += cmp_frame8 + D8[d & 0xFF] + b"\0"
+            else:
+                c.a.alu_mi(CMP, size, 0, c.fp, d)
         else:
-            r = c.pop_reg()
-            c.a.test_rr(size, r, r)
+            r = e[2] if k == K_REG else None
+            if r is not None:
+                c.stack.pop()
+            else:
+                r = c.pop_reg()
+            if size == 4:
+                c.a.buf += TEST_RR4[r << 4 | r]
+            else:
+                c.a.test_rr(size, r, r)
             c.free |= 1 << r
         c.stack.append((K_CMP, I32, 4))   # e: equal to zero
         c.flags_live = True
