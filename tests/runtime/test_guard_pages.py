@@ -376,3 +376,19 @@ def test_cache_key_records_the_guard():
     cfg.signals_based_traps = False
     wat = b"\0asm\1\0\0\0"
     assert cache.cache_key(wasm.Engine(cfg), wat) != cache.cache_key(wasm.Engine(), wat)
+
+
+def test_foreign_sigbus_keeps_its_default_action(tmp_path):
+    """A SIGBUS outside Wasm (a mapped file truncated under it) still kills."""
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 4096)
+    r = _run(f"""
+        import mmap, os, pywinch as wasm
+        wasm.Memory(wasm.Store(wasm.Engine()), wasm.MemoryType(wasm.Limits(1, None)))
+        f = open({str(path)!r}, "r+b")
+        m = mmap.mmap(f.fileno(), 4096)
+        os.truncate({str(path)!r}, 0)
+        print(m[100], flush=True)
+        print("survived", flush=True)
+    """)
+    assert r.returncode == -signal.SIGBUS and "survived" not in r.stdout, (r.returncode, r.stderr[-2000:])

@@ -227,15 +227,27 @@ def _install_locked() -> None:
     _installed = True
 
 
+_query = None          # (struct, its byref) for the fast check, set up on first use
+
+
 def ensure_installed() -> None:
     """Install the handler, or reinstall it on top of whoever replaced it.
 
-    Called when a guarded memory is created and when Wasm code is registered;
-    costs one ``sigaction`` query per signal once installed."""
+    Called when a guarded memory is created and when Wasm code is registered.
+    Once installed it costs one ``sigaction`` query (of SIGSEGV: what replaces
+    one handler replaces both, faulthandler included, and guard faults are
+    SIGSEGV), about 1 us."""
+    global _query
     if not SUPPORTED:
         return
     with _lock:
+        q = _query
+        if q is not None and _sigaction(signal.SIGSEGV, None, q[1]) == 0 and q[0].handler == _handler_addr:
+            return
         _install_locked()
+        if _query is None:
+            cur = _SigAction()
+            _query = (cur, ctypes.byref(cur))
 
 
 def installed() -> bool:
