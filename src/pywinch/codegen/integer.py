@@ -39,29 +39,42 @@ def _make_binop(t, alu_op, commutative, fold):
         stack = c.stack
         # pop_operand, inlined: this is the hottest visitor.
         eb = stack[-1]
-        if eb[0] == K_CONST and stack[-2][0] == K_LOCAL and eb[2] != not_mask:
-            # local OP constant (half of all i32.add): load and op in one assembler call.
-            imm = eb[2] if size == 4 else simm32(eb[2], t)
-            if imm is not None:
-                ea = stack[-2]
-                del stack[-2:]
-                free = c.free
-                for ra in c.gpr_alloc:
-                    if free >> ra & 1:
-                        c.free = free & ~(1 << ra)
-                        break
-                else:
-                    ra = c.alloc_gpr()
-                d = c.ldisp[ea[2]]
-                if size == 4 and imm > 0x7FFFFFFF:
-                    imm -= 0x100000000
-                if -128 <= imm <= 127 and -128 <= d <= 127:
-                    # mov ra, [rbp + d]; op ra, imm8 -- appended directly (no call)
-                    c.a.buf += load8[ra] + D8[d & 0xFF] + ri8[op4 | ra] + D8[imm & 0xFF]
-                else:
-                    c.a.load_alu_ri(alu_op, size, ra, c.fp, d, imm)
-                stack.append((K_REG, t, ra))
-                return
+        if eb[0] == K_CONST and eb[2] != not_mask:
+            # local/register OP constant: three quarters of all binops, emitted
+            # here from isa/x64's tables (no pops, no calls).
+            ea = stack[-2]
+            ka = ea[0]
+            if ka == K_LOCAL or ka == K_REG:
+                imm = eb[2] if size == 4 else simm32(eb[2], t)
+                if imm is not None:
+                    if size == 4 and imm > 0x7FFFFFFF:
+                        imm -= 0x100000000
+                    if ka == K_REG:
+                        ra = ea[2]
+                        del stack[-1]
+                        if -128 <= imm <= 127:
+                            c.a.buf += ri8[op4 | ra] + D8[imm & 0xFF]
+                        else:
+                            c.a.alu_ri(alu_op, size, ra, imm)
+                        # a new entry (not ea): a local.tee's cache keys on the entry's identity
+                        stack[-1] = (K_REG, t, ra)
+                        return
+                    del stack[-2:]
+                    free = c.free
+                    for ra in c.gpr_alloc:
+                        if free >> ra & 1:
+                            c.free = free & ~(1 << ra)
+                            break
+                    else:
+                        ra = c.alloc_gpr()
+                    d = c.ldisp[ea[2]]
+                    if -128 <= imm <= 127 and -128 <= d <= 127:
+                        # mov ra, [rbp + d]; op ra, imm8
+                        c.a.buf += load8[ra] + D8[d & 0xFF] + ri8[op4 | ra] + D8[imm & 0xFF]
+                    else:
+                        c.a.load_alu_ri(alu_op, size, ra, c.fp, d, imm)
+                    stack.append((K_REG, t, ra))
+                    return
         if eb[0] >= K_MEM:
             eb = (K_REG, t, c.pop_reg())
         else:
