@@ -392,3 +392,29 @@ def test_foreign_sigbus_keeps_its_default_action(tmp_path):
         print("survived", flush=True)
     """)
     assert r.returncode == -signal.SIGBUS and "survived" not in r.stdout, (r.returncode, r.stderr[-2000:])
+
+
+@pytest.mark.parametrize("order", ["wt(), pw(), wt(), pw(), wt()", "pw(), wt(), pw(), wt(), pw()"])
+def test_wasmtime_handler_and_ours_chain_both_ways(order):
+    """Wasmtime installs its own SIGSEGV handler; whichever comes last passes
+    the other's faults on, so both engines keep trapping in one process."""
+    r = _run("""
+        import wasmtime, pywinch as wasm
+        wat = '(module (memory 1) (func (export "f") (param i32) (result i32) (i32.load (local.get 0))))'
+        def wt():
+            s = wasmtime.Store()
+            f = wasmtime.Instance(s, wasmtime.Module(s.engine, wat), []).exports(s)["f"]
+            try:
+                f(s, 1 << 20)
+            except wasmtime.Trap:
+                return "trap"
+        def pw():
+            e = wasm.Engine(); s = wasm.Store(e)
+            f = wasm.Instance(s, wasm.Module(e, wat), []).exports(s)["f"]
+            try:
+                f(s, 1 << 20)
+            except wasm.Trap as t:
+                return "trap" if t.code == 2 else t
+        print(ORDER, flush=True)
+    """.replace("ORDER", order))
+    assert r.stdout.split() == ["trap"] * 5, (r.returncode, r.stdout, r.stderr[-2000:])
