@@ -31,6 +31,10 @@ The tables are published copy-on-write: a new array, then one aligned pointer
 store; a replaced array stays alive for a while so a handler running on
 another thread never reads freed memory.
 
+Flags: SA_SIGINFO | SA_ONSTACK, without SA_NODEFER: a fault inside the
+handler kills the process at once instead of recursing, and a chained handler
+runs with the signal blocked, so a re-raise of its own arrives once it returns.
+
 Installation: the first guarded memory installs the handler; every later
 guarded memory and every code registration checks with one ``sigaction``
 query that it is still installed and reinstalls it on top of whoever replaced
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import platform
 import signal
 import sys
 import threading
@@ -50,12 +55,8 @@ from .. import vmoffsets as vo
 from ..errors import TrapCode
 from . import sysmem
 
-SUPPORTED = sys.platform.startswith("linux") and sysmem.PAGE > 0 and ctypes.sizeof(ctypes.c_void_p) == 8
-try:
-    import platform
-    SUPPORTED = SUPPORTED and platform.machine() in ("x86_64", "AMD64")
-except Exception:       # pragma: no cover
-    SUPPORTED = False
+SUPPORTED = (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+             and ctypes.sizeof(ctypes.c_void_p) == 8)
 
 SA_SIGINFO = 4
 SA_ONSTACK = 0x08000000
@@ -89,7 +90,6 @@ _data = None           # sysmem.Buffer
 _code = None           # CodeMemory of the handler and the trap routine
 _handler_addr = 0
 _sigaction = None
-_installed = False
 _tables = {_D_CODE: {}, _D_MEM: {}}        # slot -> {start: end}
 _retired: deque = deque(maxlen=256)        # replaced arrays, kept for handlers still reading them
 _current = {}
@@ -99,7 +99,7 @@ _pending: deque = deque()                  # (slot, start) removals not applied 
 def _emit(data: int):
     """(code bytes, handler offset, routine offset) of the handler reading ``data``."""
     from ..isa.x64.masm import MacroAssembler
-    from ..isa.x64.regs import (CC_AE, CC_B, CC_BE, CC_E, CC_LE, CC_NE, R8, R9, R10, R11, R14, RAX, RBP,
+    from ..isa.x64.regs import (CC_B, CC_BE, CC_E, CC_LE, CC_NE, R8, R9, R10, R11, R14, RAX, RBP,
                                 RCX, RDI, RDX, RSI, RSP)
     a = MacroAssembler()
     # --- the trap routine: the same as a module's (compiler._trap_routines) ---
@@ -208,7 +208,6 @@ def _setup() -> None:
 
 def _install_locked() -> None:
     """Install the handler unless it is the current one (one sigaction query per signal)."""
-    global _installed
     if _data is None:
         _setup()
     cur = _SigAction()
@@ -224,7 +223,6 @@ def _install_locked() -> None:
         if _sigaction(sig, ctypes.byref(new), ctypes.byref(prev)) != 0:
             raise OSError(ctypes.get_errno(), f"sigaction({sig}) failed")
         ctypes.memmove(_data.addr + _D_PREV + 152 * k, ctypes.addressof(prev), 152)
-    _installed = True
 
 
 _query = None          # (struct, its byref) for the fast check, set up on first use
