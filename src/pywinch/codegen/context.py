@@ -47,8 +47,8 @@ from __future__ import annotations
 
 from ..errors import CompileError
 from ..isa.x64.abi import FP, SCRATCH
-from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_STORE8, LOAD_D8, MOV_I32, PACK_U32, SETCC_ZX, STORE_D0, STORE_D8,
-                           STORE_IMM_D0, STORE_IMM_D8)
+from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_LOAD32, FRAME_STORE8, FRAME_STORE32, LOAD_D8, MOV_I32, PACK_I32,
+                           PACK_U32, SETCC_ZX, STORE_D0, STORE_D8, STORE_IMM_D0, STORE_IMM_D8)
 from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
@@ -263,6 +263,8 @@ class FuncCompiler:
         d = -self.slot_base - self.sstride * i
         if d >= -128:       # slot_disp inlined, and the store's bytes appended directly
             self.a.buf += FRAME_STORE8[TSIZE[e[1]]][e[2]] + D8[d & 0xFF]
+        elif d >= -0x80000000:
+            self.a.buf += FRAME_STORE32[TSIZE[e[1]]][e[2]] + PACK_I32(d)
         else:
             self.a.store(TSIZE[e[1]], e[2], self.fp, d)
         self.free |= 1 << e[2]
@@ -361,7 +363,10 @@ class FuncCompiler:
                     a.buf += LOAD_D8[size][SCRATCH << 4 | FP] + D8[sd & 0xFF] + head[SCRATCH << 4 | base] + tail
                     return
         if k == K_REG:
-            a.store(TSIZE[t], v, base, disp)
+            if base == FP and (-0x80000000 <= disp < -128 or 127 < disp <= 0x7FFFFFFF):
+                a.buf += FRAME_STORE32[TSIZE[t]][v] + PACK_I32(disp)    # a frame slot far from rbp
+            else:
+                a.store(TSIZE[t], v, base, disp)
             self.free |= 1 << v
         elif t == V128:
             self._store_v128(k, v, idx, base, disp)
@@ -455,6 +460,9 @@ class FuncCompiler:
             if -128 <= d <= 127:
                 self.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
                 return r
+            if -0x80000000 <= d <= 0x7FFFFFFF:
+                self.a.buf += FRAME_LOAD32[TSIZE[t]][r] + PACK_I32(d)
+                return r
         elif k == K_MEM:
             i = len(self.stack)
             if i > self.max_slot:
@@ -462,6 +470,9 @@ class FuncCompiler:
             d = -self.slot_base - self.sstride * i
             if d >= -128:
                 self.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
+                return r
+            if d >= -0x80000000:
+                self.a.buf += FRAME_LOAD32[TSIZE[t]][r] + PACK_I32(d)
                 return r
         elif k == K_CONST and r < 16 and e[2] <= 0xFFFFFFFF:
             self.a.buf += MOV_I32[r] + PACK_U32(e[2])       # mov r32, imm32 (zero-extends)

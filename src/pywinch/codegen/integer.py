@@ -11,7 +11,8 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
-from ..isa.x64.gpr import ALU_MI8, ALU_RI8, ALU_RM_FRAME8, ALU_RR, D8, FRAME_LOAD8, TEST_RR4
+from ..isa.x64.gpr import (ALU_MI8, ALU_MI8_D32, ALU_RI8, ALU_RI32, ALU_RM_FRAME8, ALU_RM_FRAME32, ALU_RR, D8, FRAME_LOAD8,
+                           FRAME_LOAD32, PACK_I32, TEST_RR4)
 from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of, simm32
 
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
@@ -31,8 +32,8 @@ def _fold(c, ea, eb, t, fn):
 def _make_binop(t, alu_op, commutative, fold):
     size = TSIZE[t]
     not_mask = MASK[t] if alu_op == XOR else -1         # x ^ -1 is a not
-    load8 = FRAME_LOAD8[size]
-    ri8 = ALU_RI8[size]
+    load8, load32 = FRAME_LOAD8[size], FRAME_LOAD32[size]
+    ri8, ri32 = ALU_RI8[size], ALU_RI32[size]
     op4 = alu_op << 4
 
     def visit(c, imm):
@@ -55,7 +56,7 @@ def _make_binop(t, alu_op, commutative, fold):
                         if -128 <= imm <= 127:
                             c.a.buf += ri8[op4 | ra] + D8[imm & 0xFF]
                         else:
-                            c.a.alu_ri(alu_op, size, ra, imm)
+                            c.a.buf += ri32[op4 | ra] + PACK_I32(imm)
                         # a new entry (not ea): a local.tee's cache keys on the entry's identity
                         stack[-1] = (K_REG, t, ra)
                         return
@@ -68,11 +69,19 @@ def _make_binop(t, alu_op, commutative, fold):
                     else:
                         ra = c.alloc_gpr()
                     d = c.ldisp[ea[2]]
-                    if -128 <= imm <= 127 and -128 <= d <= 127:
-                        # mov ra, [rbp + d]; op ra, imm8
-                        c.a.buf += load8[ra] + D8[d & 0xFF] + ri8[op4 | ra] + D8[imm & 0xFF]
+                    # mov ra, [rbp + d]; op ra, imm (8- or 32-bit forms of each)
+                    if -128 <= d <= 127:
+                        ld = load8[ra] + D8[d & 0xFF]
+                    elif -0x80000000 <= d <= 0x7FFFFFFF:
+                        ld = load32[ra] + PACK_I32(d)
                     else:
+                        ld = None
+                    if ld is None:
                         c.a.load_alu_ri(alu_op, size, ra, c.fp, d, imm)
+                    elif -128 <= imm <= 127:
+                        c.a.buf += ld + ri8[op4 | ra] + D8[imm & 0xFF]
+                    else:
+                        c.a.buf += ld + ri32[op4 | ra] + PACK_I32(imm)
                     stack.append((K_REG, t, ra))
                     return
         if eb[0] >= K_MEM:

@@ -908,24 +908,29 @@ _ALU_RI32 = {(_o, _sz, _r): (_ALU_I32_8 if _sz == 8 else _ALU_I32_4)[_o << 4 | _
 # allocator and the frame layout (always valid), the base is rbp and the
 # displacement an 8-bit one: everything else goes through the checked methods.
 # By operand size (index 0..16, None where the size has no such form), then register.
-FRAME_LOAD8 = [None] * 17
-FRAME_STORE8 = [None] * 17
+# The *32 tables are the disp32 / imm32 forms (large frames, large constants).
+FRAME_LOAD8, FRAME_STORE8, FRAME_LOAD32, FRAME_STORE32 = [None] * 17, [None] * 17, [None] * 17, [None] * 17
 for _sz in (2, 4, 8, 16):
     FRAME_LOAD8[_sz] = [_LOAD_D8.get((_sz, _r, 5)) for _r in range(32)]
     FRAME_STORE8[_sz] = [_STORE_D8.get((_sz, _r, 5)) for _r in range(32)]
-# <op> r, imm8 minus the imm8, by size (4/8) then op << 4 | r.
-ALU_RI8 = [None] * 9
+    FRAME_LOAD32[_sz] = [_LOAD_D32.get((_sz, _r, 5)) for _r in range(32)]
+    FRAME_STORE32[_sz] = [_STORE_D32.get((_sz, _r, 5)) for _r in range(32)]
+# <op> r, imm8 / imm32 minus the immediate, by size (4/8) then op << 4 | r.
+ALU_RI8, ALU_RI32 = [None] * 9, [None] * 9
 ALU_RI8[4], ALU_RI8[8] = _ALU_I8_4, _ALU_I8_8
-# <op> r, [rbp + disp8] minus the disp8, by size (4/8) then op << 8 | r << 4 (| 5, rbp).
-ALU_RM_FRAME8 = [None] * 9
+ALU_RI32[4], ALU_RI32[8] = _ALU_I32_4, _ALU_I32_8
+# <op> r, [rbp + disp8/32] minus the displacement, by size (4/8) then op << 8 | r << 4 (| 5, rbp).
+ALU_RM_FRAME8, ALU_RM_FRAME32 = [None] * 9, [None] * 9
 ALU_RM_FRAME8[4], ALU_RM_FRAME8[8] = _ALU_RM4, _ALU_RM8
+ALU_RM_FRAME32[4], ALU_RM_FRAME32[8] = _ALU_RM4_32, _ALU_RM8_32
 # <op> r/m, r by size then op << 8 | src << 4 | dst; test r32, r32 by src << 4 | dst.
 ALU_RR = [None] * 9
 ALU_RR[4], ALU_RR[8] = _ALU_RR[4], _ALU_RR[8]
 TEST_RR4 = _TEST_RR4
 # <op> [base + disp8], imm8 minus the disp8 and imm8, by size (4/8) then op << 4 | base.
-ALU_MI8 = [None] * 9
+ALU_MI8, ALU_MI8_D32 = [None] * 9, [None] * 9
 ALU_MI8[4], ALU_MI8[8] = _ALU_MI8_4, _ALU_MI8_8
+ALU_MI8_D32[4], ALU_MI8_D32[8] = _ALU_MI8_4_32, _ALU_MI8_8_32      # [base + disp32], imm8
 # [base + disp8] / [base] heads for any base, by size then register << 4 | base.
 LOAD_D8, LOAD_D0, STORE_D8, STORE_D0 = [None] * 17, [None] * 17, [None] * 17, [None] * 17
 for _t, _d in ((LOAD_D8, _LOAD_D8), (LOAD_D0, _LOAD_D0), (STORE_D8, _STORE_D8), (STORE_D0, _STORE_D0)):
@@ -940,6 +945,7 @@ STORE_IMM_D0[8] = [h + b"\0" if b & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) 
                    else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:] for b, h in enumerate(_STI8)]
 D8 = _D8
 PACK_U32 = _pack_u32
+PACK_I32 = _pack_i32
 # mov r32, imm32 minus the imm32, by register; setcc r8 + movzx r32, r8 by cc << 4 | r.
 MOV_I32 = _MOV_I32
 SETCC_ZX = _SETCC_ZX
