@@ -320,8 +320,8 @@ class ModuleCompiler:
         apply_sig = v.apply_sig
         stack = c.stack
         ltypes = c.local_types
-        # local.get and i32.const (40% of all operators) are compiled here too,
-        # without a call, unless the visitors are wrapped (fuel, opmap).
+        # local.get and the integer constants (40% of all operators) are compiled
+        # here too, without a call, unless the visitors are wrapped (fuel, opmap).
         kinds = _KIND_WRAPPED if self.fuel or self.opmap else _KIND
         vstack = v.stack                # the validator's lists keep their identity
         vpush = vstack.append
