@@ -233,7 +233,14 @@ class FuncCompiler:
         return self.alloc_xmm()
 
     def alloc(self, t):
-        return self.alloc_xmm() if IS_FLOAT[t] else self.alloc_gpr()
+        if IS_FLOAT[t]:
+            return self.alloc_xmm()
+        free = self.free            # alloc_gpr inlined
+        for r in self.gpr_alloc:
+            if free >> r & 1:
+                self.free = free & ~(1 << r)
+                return r
+        return self.alloc_gpr()
 
     def free_reg(self, r):
         self.free |= 1 << r

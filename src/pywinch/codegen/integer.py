@@ -106,7 +106,13 @@ def _make_binop(t, alu_op, commutative, fold):
         if k == K_REG:
             ra = ea[2]
         elif k == K_LOCAL:
-            ra = c.alloc_gpr()
+            free = c.free           # alloc_gpr inlined
+            for ra in c.gpr_alloc:
+                if free >> ra & 1:
+                    c.free = free & ~(1 << ra)
+                    break
+            else:
+                ra = c.alloc_gpr()
             d = c.ldisp[ea[2]]
             if -128 <= d <= 127:
                 a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
@@ -237,7 +243,13 @@ def _make_compare(t, cc):
             if ka == K_REG:
                 ra = ea[2]
             elif ka == K_LOCAL:
-                ra = c.alloc_gpr()
+                free = c.free           # alloc_gpr inlined
+                for ra in c.gpr_alloc:
+                    if free >> ra & 1:
+                        c.free = free & ~(1 << ra)
+                        break
+                else:
+                    ra = c.alloc_gpr()
                 d = c.ldisp[ea[2]]
                 if -128 <= d <= 127:
                     a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
