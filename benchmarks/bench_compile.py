@@ -52,7 +52,7 @@ def main(argv=None):
     data = pathlib.Path(args.wasm).read_bytes()
 
     import pywinch
-    from pywinch.codegen import compile_module
+    from pywinch.api.compiler import compile_module
     from pywinch.wasm.binary import decode_module
 
     module = decode_module(data)
@@ -60,8 +60,9 @@ def main(argv=None):
     mb = len(data) / 1e6
     print(f"{pathlib.Path(args.wasm).name}: {len(data)} bytes, {len(module.funcs)} functions, "
           f"{nops} operators; best of {args.runs}")
-    subjects = [("pywinch compile_module", lambda: compile_module(module))]
     engine = pywinch.Engine()
+    # With the engine's settings (guarded memories, interruption checks), as Module() compiles.
+    subjects = [("pywinch compile_module", lambda: compile_module(module, engine.config))]
     subjects.append(("pywinch Module()", lambda: pywinch.Module(engine, data)))
     try:
         import wasmtime

@@ -150,15 +150,11 @@ def compile_module(engine, wasm: bytes, progress=None):
     from .api.module import Module, _to_binary
     if progress is None or not hasattr(Module, "_setup"):
         return Module(engine, wasm)
-    from .codegen import compile_module as compile_decoded
+    from .api.compiler import compile_module as compile_decoded
     from .wasm.binary import decode_module
     binary = _to_binary(wasm)
     m = decode_module(binary)
-    cfg = engine.config
-    m.heap_guard = heap_guard(cfg)          # as Module() does (codegen/variables.py reads it)
-    compiled = compile_decoded(m, features=cfg.features(), fuel=bool(cfg.consume_fuel),
-                               epoch=epoch_mode(cfg),
-                               progress=progress)
+    compiled = compile_decoded(m, engine.config, progress=progress)
     mod = Module.__new__(Module)
     mod._setup(engine, binary, m, compiled)
     return mod

@@ -241,7 +241,7 @@ def test_progress_only_on_a_terminal(cli, tmp_path):
     import select
     import threading
     big = tmp_path / "big.wasm"
-    big.write_bytes(_big_module(4000))              # compiles in about a second, over the 0.3 s delay
+    big.write_bytes(_big_module(16000))             # compiles in about a second, well over the 0.3 s delay
     r = cli("compile", big, "-o", tmp_path / "a.cwasm", "--no-cache")
     assert (r.returncode, r.stderr) == (0, b"")              # not a terminal: silent
     master, slave = pty.openpty()
@@ -271,7 +271,7 @@ def test_progress_only_on_a_terminal(cli, tmp_path):
         reader.join(5)
         os.close(master)
     seen = b"".join(chunks)
-    assert b"pywinch: compiling big.wasm: " in seen and b"4001/4001 functions (100%)" in seen
+    assert b"pywinch: compiling big.wasm: " in seen and b"16001/16001 functions (100%)" in seen
     assert seen.endswith(b"\r\x1b[K")
 
 

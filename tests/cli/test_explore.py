@@ -164,13 +164,18 @@ def _page_bytes(section: Node) -> bytes:
 
 
 def test_every_byte_of_machine_code_is_shown_once(tmp_path):
-    """The instructions of a page, in order, are exactly the function's compiled code."""
+    """The instructions of a page, in order, are exactly the function's compiled
+    code, compiled with the default engine's settings (what ``pywinch run`` executes)."""
+    from pywinch import Config
+    from pywinch.api.compiler import epoch_mode
+    from pywinch.api.engine import heap_guard
     from pywinch.codegen import compile_module
     from pywinch.wasm.binary import decode_module
     data = (PROGRAMS / "hello.wasm").read_bytes()
     page = parse(explore.render_file(data, "hello.wasm"))
     m = decode_module(data)
-    compiled = compile_module(m, epoch=True, opmap=True)
+    cfg = Config()
+    compiled = compile_module(m, epoch=epoch_mode(cfg), heap_guard=heap_guard(cfg), opmap=True)
     secs = list(page.find("section"))
     assert len(secs) == len(m.funcs)
     for j, s in enumerate(secs):
@@ -265,7 +270,7 @@ def test_large_modules_show_the_first_functions_and_index_all(cli, lib, tmp_path
     from pywinch.codegen import compile_module
     from pywinch.wasm.binary import decode_module
     m = decode_module(pywinch.wat2wasm(LIB))
-    compiled = compile_module(m, epoch=True, opmap=True)
+    compiled = compile_module(m, opmap=True)
     monkey = explore.CODE_BUDGET
     try:
         explore.CODE_BUDGET = 1

@@ -33,15 +33,22 @@ def epoch_mode(config) -> int:
     return EPOCH_INTERRUPT if config.interruptible else EPOCH_OFF
 
 
-def compile_module(module, config) -> CompiledModule:
-    """Validate and compile (one pass per function) with the engine's settings
-    (the interruption checks: see ``epoch_mode``)."""
+def compile_module(module, config, progress=None) -> CompiledModule:
+    """Validate and compile (one pass per function) with the engine's settings:
+    fuel, the interruption checks (``epoch_mode``) and, with guarded memories,
+    no bounds checks (``engine.heap_guard``).  The guard is recorded in
+    ``features["heap_guard"]`` (serialization refuses such code where memories
+    are not guarded)."""
     try:
         from ..codegen import compile_module as _compile
     except ImportError:
         raise UnsupportedError("the compiler (pywinch.codegen.compile_module) is not available yet") from None
-    return _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
-                    epoch=epoch_mode(config))
+    from .engine import heap_guard
+    guard = heap_guard(config)
+    compiled = _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
+                        epoch=epoch_mode(config), heap_guard=guard, progress=progress)
+    compiled.features["heap_guard"] = guard
+    return compiled
 
 
 def wasm_to_native(key: tuple):

@@ -12,7 +12,7 @@ from ..wasm.binary import decode_module
 from ..wasm.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_TABLE
 from ..wasm.validate import validate_module
 from . import compiler
-from .engine import Engine, heap_guard
+from .engine import Engine
 from .types import ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
 
 _SER_MAGIC = b"PYWMOD\x00\x02"
@@ -48,7 +48,6 @@ class Module:
             raise TypeCheckError("expected an Engine")
         binary = _to_binary(wasm)
         m = decode_module(binary)
-        m.heap_guard = heap_guard(engine.config)                 # read by codegen/variables.py
         compiled = compiler.compile_module(m, engine.config)     # validates as it compiles
         self._setup(engine, binary, m, compiled)
 
@@ -77,7 +76,7 @@ class Module:
         mode = self._compiled.features.get("epoch", 0)
         flags = (_FLAG_FUEL if cfg.consume_fuel else 0) | \
             (_FLAG_EPOCH if mode == EPOCH_DEADLINE else _FLAG_INTERRUPT if mode == EPOCH_INTERRUPT else 0) | \
-            (_FLAG_GUARD if getattr(self._module, "heap_guard", 0) else 0)
+            (_FLAG_GUARD if self._compiled.features.get("heap_guard") else 0)
         return bytearray(_HEADER.pack(_SER_MAGIC, flags, 0, len(self._binary)) + self._binary + code)
 
     @classmethod
@@ -109,7 +108,6 @@ class Module:
             m = decode_module(binary)
         except MalformedError as e:
             raise WasmError(f"serialized module is corrupt: {e}") from None
-        m.heap_guard = guard
         if len(compiled.func_offsets) != len(m.funcs):
             raise WasmError("serialized module is corrupt: code does not match the module")
         mod = cls.__new__(cls)

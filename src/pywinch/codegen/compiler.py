@@ -148,12 +148,10 @@ def _malformed(data, off, body_end):
 class ModuleCompiler:
     """Module-wide state shared by the function compilers (``c.mc``)."""
 
-    def __init__(self, module, ctx, fuel=False, epoch=False, opmap=False, heap_guard=None):
+    def __init__(self, module, ctx, fuel=False, epoch=False, opmap=False, heap_guard=0):
         self.masm_class, self.abi, self.regs = for_host()
         self.module = module
         self.ctx = ctx
-        if heap_guard is None:
-            heap_guard = getattr(module, "heap_guard", 0)
         if heap_guard not in (0, HEAP_GUARD):
             raise CompileError(f"unsupported heap guard of {heap_guard} bytes")
         self.heap_guard = heap_guard      # read by variables.heap_guard
@@ -691,7 +689,7 @@ def _entry_trampolines(ft):
 
 
 def compile_module(module, *, features=None, fuel=False, epoch=False, progress=None,
-                   opmap=False, heap_guard=None) -> CompiledModule:
+                   opmap=False, heap_guard=0) -> CompiledModule:
     """Validate and compile a decoded module (``pywinch.wasm.module.Module``).
 
     Each function is validated and compiled in the same pass, operator by
@@ -704,8 +702,7 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
     records where the code of every compiled operator starts
     (``CompiledModule.opmap``, for ``pywinch explore``; costs compile time).
     ``heap_guard``: 0 (explicit bounds checks) or ``isa.x64.masm.HEAP_GUARD``
-    (memories are guarded: loads and stores unchecked); None reads the decoded
-    module's ``heap_guard`` attribute (how the API sets it), 0 without one.
+    (memories are guarded: loads and stores unchecked).
     """
     ctx = check_module(module)
     mc = ModuleCompiler(module, ctx, fuel=fuel, epoch=epoch, opmap=opmap, heap_guard=heap_guard)

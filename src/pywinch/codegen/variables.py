@@ -216,17 +216,9 @@ def _address(c, memarg, size):
 
 def heap_guard(c):
     """Bytes of guard past the 4 GiB index space of every memory the code may
-    meet (0, the default: explicit checks; the API asks for HEAP_GUARD when the
-    engine has Config.signals_based_traps).  Read from ``ModuleCompiler.heap_guard``,
-    which falls back to the decoded module's ``heap_guard`` attribute (how the
-    API passes the setting until compile_module takes it as a parameter)."""
-    mc = c.mc
-    g = mc.__dict__.get("heap_guard")
-    if g is None:
-        g = mc.heap_guard = getattr(mc.module, "heap_guard", 0)
-        if g not in (0, HEAP_GUARD):
-            raise CompileError(f"unsupported heap guard of {g} bytes")
-    return g
+    meet (0: explicit checks; the API asks for HEAP_GUARD when the engine has
+    Config.signals_based_traps): ``compile_module(heap_guard=...)``."""
+    return c.mc.heap_guard
 
 
 def _guarded_base(c, mem):

@@ -15,10 +15,10 @@ import weakref
 from .. import vmoffsets as vo
 from ..errors import LinkError, Trap, TrapCode, WasmError
 from ..wasm import opcodes
-from . import builtins, instance_registry, sysmem
+from . import builtins, faults, instance_registry, sysmem
 from .globals import RuntimeGlobal
 from .host import FuncInfo
-from .memory import LinearMemory, WASM_PAGE
+from .memory import GUARDED, LinearMemory, WASM_PAGE
 from .store import intern_sig
 from .table import RuntimeTable
 from .values import M32, M64
@@ -206,6 +206,11 @@ def instantiate(state, plan: ModulePlan, externs: list, call_start) -> RuntimeIn
         raise WasmError("resource limit exceeded: table count too high")
     if lim.memories >= 0 and lim.num_memories + len(plan.memories) > lim.memories:
         raise WasmError("resource limit exceeded: memory count too high")
+    if GUARDED and (plan.imports or plan.memories):
+        # Guarded memories rely on the fault handler: reinstall it if something
+        # (faulthandler.enable(), another runtime) replaced it since the memory
+        # or the code was made.  One sigaction query per signal when in place.
+        faults.ensure_installed()
 
     o = plan.offsets
     vm = sysmem.Buffer(o.size)
