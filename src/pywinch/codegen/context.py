@@ -47,8 +47,8 @@ from __future__ import annotations
 
 from ..errors import CompileError
 from ..isa.x64.abi import FP, SCRATCH
-from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_LOAD32, FRAME_STORE8, FRAME_STORE32, LOAD_D8, MOV_I32, PACK_I32,
-                           PACK_U32, SETCC_ZX, STORE_D0, STORE_D8, STORE_IMM_D0, STORE_IMM_D8)
+from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_LOAD32, FRAME_STORE8, FRAME_STORE32, MOV_I32, PACK_I32, PACK_U32,
+                           SETCC_ZX, STORE_D0, STORE_D8, STORE_D32, STORE_IMM_D0, STORE_IMM_D8, STORE_IMM_D32)
 from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
@@ -338,36 +338,41 @@ class FuncCompiler:
         """Store entry ``e`` (at stack index ``idx``) to ``[base + disp]``; frees a K_REG."""
         a = self.a
         k, t, v = e
-        if -128 <= disp <= 127 and t != V128:
-            # A frame slot or an outgoing argument (short displacement): the common
-            # forms are appended from isa/x64's tables instead of calling the encoders.
+        if t != V128 and -0x80000000 <= disp <= 0x7FFFFFFF:
+            # A frame slot or an outgoing argument: the common forms are appended
+            # from isa/x64's tables instead of calling the encoders.
             size = TSIZE[t]
-            if disp:
-                head, tail = STORE_D8[size], D8[disp & 0xFF]
+            if -128 <= disp <= 127:
+                if disp:
+                    head, tail, ihead = STORE_D8[size], D8[disp & 0xFF], STORE_IMM_D8
+                else:
+                    head, tail, ihead = STORE_D0[size], b"", STORE_IMM_D0
             else:
-                head, tail = STORE_D0[size], b""
+                head, tail, ihead = STORE_D32[size], PACK_I32(disp), STORE_IMM_D32
             if k == K_REG:
                 a.buf += head[v << 4 | base] + tail
                 self.free |= 1 << v
                 return
             if k == K_CONST:
                 if size == 4 or v < 0x80000000 or v >= 0xFFFFFFFF80000000:
-                    a.buf += (STORE_IMM_D8 if disp else STORE_IMM_D0)[size][base] + tail + PACK_U32(v & 0xFFFFFFFF)
+                    a.buf += ihead[size][base] + tail + PACK_U32(v & 0xFFFFFFFF)
                     return
-            elif k == K_LOCAL:
-                # The type's size, never 8 for an i32/f32: its slot was written with a
-                # 4-byte store, and a wider load of it stalls until that store commits
-                # (no store-to-load forwarding), which cost sha256 a third of its time.
-                sd = self.ldisp[v]
+            elif k == K_LOCAL or k == K_MEM:
+                # Through the scratch register, with the type's size, never 8 for an
+                # i32/f32: its slot was written with a 4-byte store, and a wider load
+                # of it stalls until that store commits (no store-to-load forwarding),
+                # which cost sha256 a third of its time.
+                if k == K_LOCAL:
+                    sd = self.ldisp[v]
+                else:
+                    sd = self.slot_disp(idx)
+                    if base == FP and disp == sd:
+                        return
                 if -128 <= sd <= 127:
-                    a.buf += LOAD_D8[size][SCRATCH << 4 | FP] + D8[sd & 0xFF] + head[SCRATCH << 4 | base] + tail
+                    a.buf += FRAME_LOAD8[size][SCRATCH] + D8[sd & 0xFF] + head[SCRATCH << 4 | base] + tail
                     return
-            elif k == K_MEM:
-                sd = self.slot_disp(idx)
-                if base == FP and disp == sd:
-                    return
-                if -128 <= sd <= 127:
-                    a.buf += LOAD_D8[size][SCRATCH << 4 | FP] + D8[sd & 0xFF] + head[SCRATCH << 4 | base] + tail
+                if -0x80000000 <= sd <= 0x7FFFFFFF:
+                    a.buf += FRAME_LOAD32[size][SCRATCH] + PACK_I32(sd) + head[SCRATCH << 4 | base] + tail
                     return
         if k == K_REG:
             if base == FP and (-0x80000000 <= disp < -128 or 127 < disp <= 0x7FFFFFFF):

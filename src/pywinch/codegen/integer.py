@@ -116,6 +116,8 @@ def _make_binop(t, alu_op, commutative, fold):
             d = c.ldisp[ea[2]]
             if -128 <= d <= 127:
                 a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
+            elif -0x80000000 <= d <= 0x7FFFFFFF:
+                a.buf += FRAME_LOAD32[size][ra] + PACK_I32(d)
             else:
                 a.load(size, ra, c.fp, d)
         else:
@@ -136,6 +138,8 @@ def _make_binop(t, alu_op, commutative, fold):
             d = c.ldisp[eb[2]]
             if -128 <= d <= 127:
                 a.buf += ALU_RM_FRAME8[size][alu_op << 8 | ra << 4 | 5] + D8[d & 0xFF]
+            elif -0x80000000 <= d <= 0x7FFFFFFF:
+                a.buf += ALU_RM_FRAME32[size][alu_op << 8 | ra << 4 | 5] + PACK_I32(d)
             else:
                 a.alu_rm(alu_op, size, ra, c.fp, d)
         else:
@@ -253,6 +257,8 @@ def _make_compare(t, cc):
                 d = c.ldisp[ea[2]]
                 if -128 <= d <= 127:
                     a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
+                elif -0x80000000 <= d <= 0x7FFFFFFF:
+                    a.buf += FRAME_LOAD32[size][ra] + PACK_I32(d)
                 else:
                     a.load(size, ra, c.fp, d)
             else:
@@ -261,6 +267,8 @@ def _make_compare(t, cc):
                 d = c.ldisp[eb[2]]
                 if -128 <= d <= 127:
                     a.buf += ALU_RM_FRAME8[size][CMP << 8 | ra << 4 | 5] + D8[d & 0xFF]
+                elif -0x80000000 <= d <= 0x7FFFFFFF:
+                    a.buf += ALU_RM_FRAME32[size][CMP << 8 | ra << 4 | 5] + PACK_I32(d)
                 else:
                     a.alu_rm(CMP, size, ra, c.fp, d)
             else:

@@ -932,13 +932,15 @@ ALU_MI8, ALU_MI8_D32 = [None] * 9, [None] * 9
 ALU_MI8[4], ALU_MI8[8] = _ALU_MI8_4, _ALU_MI8_8
 ALU_MI8_D32[4], ALU_MI8_D32[8] = _ALU_MI8_4_32, _ALU_MI8_8_32      # [base + disp32], imm8
 # [base + disp8] / [base] heads for any base, by size then register << 4 | base.
-LOAD_D8, LOAD_D0, STORE_D8, STORE_D0 = [None] * 17, [None] * 17, [None] * 17, [None] * 17
-for _t, _d in ((LOAD_D8, _LOAD_D8), (LOAD_D0, _LOAD_D0), (STORE_D8, _STORE_D8), (STORE_D0, _STORE_D0)):
+LOAD_D8, LOAD_D0, STORE_D8, STORE_D0, STORE_D32 = [None] * 17, [None] * 17, [None] * 17, [None] * 17, [None] * 17
+for _t, _d in ((LOAD_D8, _LOAD_D8), (LOAD_D0, _LOAD_D0), (STORE_D8, _STORE_D8), (STORE_D0, _STORE_D0),
+               (STORE_D32, _STORE_D32)):
     for _sz in (2, 4, 8, 16):
         _t[_sz] = [_d.get((_sz, _i >> 4, _i & 15)) for _i in range(512)]
 # mov [base + disp8] / [base], imm32 minus displacement and immediate, by size (4/8) then base.
-STORE_IMM_D8, STORE_IMM_D0 = [None] * 9, [None] * 9
+STORE_IMM_D8, STORE_IMM_D0, STORE_IMM_D32 = [None] * 9, [None] * 9, [None] * 9
 STORE_IMM_D8[4], STORE_IMM_D8[8] = _STI4, _STI8
+STORE_IMM_D32[4], STORE_IMM_D32[8] = _STI4_32, _STI8_32
 STORE_IMM_D0[4] = [h + b"\0" if b & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) if b & 7 != 4
                    else h[:-2] + bytes((h[-2] & 0x3F,)) + h[-1:] for b, h in enumerate(_STI4)]
 STORE_IMM_D0[8] = [h + b"\0" if b & 7 == 5 else h[:-1] + bytes((h[-1] & 0x3F,)) if b & 7 != 4
