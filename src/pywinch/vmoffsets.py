@@ -67,6 +67,7 @@ VMCTX_LIMITS = 0          # VMRuntimeLimits*
 VMCTX_BUILTINS = 8        # u64[BUILTIN_COUNT]*
 VMCTX_INSTANCE_ID = 16    # u64: the runtime's handle for the owning instance
 VMCTX_MAGIC = 24          # u32 "core" for an instance, "host" for a host function context
+VMCTX_INTERRUPT = 28      # u32: nonzero = Ctrl-C is pending (EPOCH_INTERRUPT code traps at its next check)
 VMCTX_HEADER_SIZE = 32
 
 # --- VMHostFuncContext: the vmctx of a host function ---------------------------

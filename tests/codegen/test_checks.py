@@ -37,15 +37,17 @@ def test_no_checks_by_default():
     assert not any("[r11 + 0x" in i for i in entry())
 
 
-def test_interrupt_only_check_compares_the_deadline_with_zero():
-    """Without Config.epoch_interruption only Ctrl-C moves the deadline, and
-    always to 0: the check is one compare with memory, no epoch counter load."""
+def test_interrupt_only_check_reads_the_instance_flag():
+    """Without Config.epoch_interruption only Ctrl-C interrupts, by setting a flag
+    in each instance's VMContext: the check is one compare with memory on the
+    pinned vmctx register, no limits or epoch counter load."""
     from pywinch.compiled import EPOCH_INTERRUPT
     insns = entry(epoch=EPOCH_INTERRUPT)
-    deadline = f"cmp qword ptr [r11 + {vo.LIMITS_EPOCH_DEADLINE:#x}], 0"
-    assert deadline in insns
-    assert insns[insns.index(deadline) + 1].startswith("je ")
+    flag = f"cmp dword ptr [r14 + {vo.VMCTX_INTERRUPT:#x}], 0"
+    assert flag in insns
+    assert insns[insns.index(flag) + 1].startswith("jne ")
     assert not any(f"[r11 + {vo.LIMITS_EPOCH_COUNTER_PTR:#x}]" in i for i in insns)
+    assert not any(f"[r11 + {vo.LIMITS_EPOCH_DEADLINE:#x}]" in i for i in insns)
 
 
 def test_engine_settings_choose_the_check():

@@ -270,12 +270,14 @@ class ModuleCompiler:
 
     def _epoch_check(self, c, limits_loaded=False):
         a = c.a
+        if self.epoch == EPOCH_INTERRUPT:
+            # One compare with memory on the pinned vmctx: the Ctrl-C watcher
+            # sets the flag in every instance of a store it interrupts.
+            a.alu_mi(7, 4, 0, c.vmctx, vo.VMCTX_INTERRUPT)
+            c.trap_if(self.regs.CC_NE, TrapCode.INTERRUPT)
+            return
         if not limits_loaded:
             a.load(8, c.scratch, c.vmctx, vo.VMCTX_LIMITS)
-        if self.epoch == EPOCH_INTERRUPT:
-            a.alu_mi(7, 8, 0, c.scratch, vo.LIMITS_EPOCH_DEADLINE)     # cmp [deadline], 0
-            c.trap_if(self.regs.CC_E, TrapCode.INTERRUPT)
-            return
         t = c.alloc_gpr()
         a.load(8, t, c.scratch, vo.LIMITS_EPOCH_COUNTER_PTR)
         a.load(8, t, t, 0)

@@ -3,9 +3,11 @@
 While Wasm runs, the main thread is in native code with the GIL released, so
 Python's SIGINT handler cannot run.  CPython's C-level handler still writes
 the signal number to the *wakeup fd*; a daemon thread reads it and, for every
-store currently inside Wasm, sets the epoch deadline to 0.  Compiled code
-checks the epoch at function entries and loop headers (the API always emits
-those checks), so the call traps with INTERRUPT within a few instructions;
+store currently inside Wasm, sets the interrupt flag in the VMContext of each
+of its instances and the epoch deadline to 0.  Compiled code checks one or
+the other at function entries and loop headers (the API emits those checks
+unless Config.interruptible is off), so the call traps with INTERRUPT within
+a few instructions;
 the store turns that trap into KeyboardInterrupt.  Our Python-level handler
 then swallows the SIGINT that was already delivered this way, so it is
 raised once.
@@ -25,6 +27,7 @@ from .. import vmoffsets as vo
 
 _Q_ENTRY_SP = vo.LIMITS_ENTRY_SP >> 3
 _Q_DEADLINE = vo.LIMITS_EPOCH_DEADLINE >> 3
+_INTERRUPT = vo.VMCTX_INTERRUPT
 
 _stores: "weakref.WeakSet" = weakref.WeakSet()
 _lock = threading.Lock()
@@ -83,6 +86,14 @@ def _install() -> None:
         threading.Thread(target=_watcher, args=(r,), name="pywinch-sigint", daemon=True).start()
 
 
+def set_flags(state, value: int) -> None:
+    """Set (1) or clear (0) the interrupt flag in every instance of ``state``."""
+    for inst in list(state.instances):
+        vm = inst.vmctx
+        if vm is not None:
+            vm.set_u32(_INTERRUPT, value)
+
+
 def _on_sigint(signum, frame):
     global _absorbed
     with _lock:
@@ -112,6 +123,10 @@ def _watcher(fd: int) -> None:
                     if not st.interrupted:
                         st.saved_deadline = lq[_Q_DEADLINE]
                     st.interrupted = True
+                    # Code compiled for Ctrl-C only checks its instance's flag;
+                    # code with the full epoch check (epoch_interruption, or
+                    # deserialized) compares with the deadline.
+                    set_flags(st, 1)
                     lq[_Q_DEADLINE] = 0
                     hit = True
             if hit:

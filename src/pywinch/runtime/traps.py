@@ -110,6 +110,8 @@ def raise_trap(state) -> None:
     if code == TrapCode.INTERRUPT and state.interrupted:
         state.interrupted = False
         state.lq[vo.LIMITS_EPOCH_DEADLINE >> 3] = state.saved_deadline
+        from .interrupt import set_flags
+        set_flags(state, 0)
         raise KeyboardInterrupt
     if code == TrapCode.HOST_EXCEPTION or (code == 0 and state.pending is not None):
         exc = state.pending
