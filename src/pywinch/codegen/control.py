@@ -15,6 +15,7 @@ from ..errors import TrapCode
 from ..isa.x64.asm import JCC_NEAR, JCC_NEAR0
 from ..isa.x64.encoding import _pack_i32
 from ..isa.x64.gpr import ALU_MI8, D8, TEST_RR4
+from ..isa.x64.regs import CC_NE
 from ..wasm import opcodes as op
 from ..wasm.operators import BLOCK_EMPTY
 from ..wasm.types import V128
@@ -23,6 +24,7 @@ from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K
 
 
 _CMP_FRAME_I8 = ALU_MI8[4][7 << 4 | 5]      # cmp dword [rbp + disp8], imm8 minus both
+_CC_NE = CC_NE
 
 
 def _pop_condition(c):
@@ -84,9 +86,12 @@ def _jump_to(c, f, cc):
 
 
 def _label_of(c, f):
-    """An assembler label for ``f``'s target (br_table's jump table needs one)."""
+    """An assembler label for ``f``'s target (br_table's jump table needs one);
+    a loop's is bound at its head."""
     if f.label < 0:
         f.label = c.a.new_label()
+        if f.head >= 0:
+            c.a.bind(f.label, f.head)
     return f.label
 
 
@@ -146,9 +151,8 @@ def visit_loop(c, imm):
     c.spill_for_block(base)
     if c.fuel_on:
         c.fuel_flush()
-    label = c.a.new_label()
-    c.a.bind(label)
-    f = Frame(FRAME_LOOP, ft.params, ft.results, base, label)
+    # Branches go to the recorded head (_jump_to); a label only if a br_table needs one.
+    f = Frame(FRAME_LOOP, ft.params, ft.results, base, -1)
     f.head = len(c.a.buf)
     c.frames.append(f)
     c.mc.emit_loop_checks(c)
@@ -314,11 +318,19 @@ def visit_br_if(c, depth):
         c.fuel_flush()
     stack = c.stack
     e = stack[-1]
-    if e[0] == K_CMP:
+    k = e[0]
+    if k == K_CMP:
         # A comparison feeding the branch (the common case): its flags are the condition.
         stack.pop()
         c.flags_live = False
         cc = e[2]
+    elif k == K_REG:
+        # test r, r; jnz (_pop_condition inlined)
+        stack.pop()
+        r = e[2]
+        c.a.buf += TEST_RR4[r << 4 | r]
+        c.free |= 1 << r
+        cc = _CC_NE
     else:
         cc, const = _pop_condition(c)
         if cc is None:
