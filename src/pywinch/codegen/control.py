@@ -14,7 +14,7 @@ import struct
 from ..errors import TrapCode
 from ..isa.x64.asm import JCC_NEAR, JCC_NEAR0
 from ..isa.x64.encoding import _pack_i32
-from ..isa.x64.gpr import ALU_MI8, D8, TEST_RR4
+from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, TEST_RR4
 from ..isa.x64.regs import CC_NE
 from ..wasm import opcodes as op
 from ..wasm.operators import BLOCK_EMPTY
@@ -24,6 +24,7 @@ from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K
 
 
 _CMP_FRAME_I8 = ALU_MI8[4][7 << 4 | 5]      # cmp dword [rbp + disp8], imm8 minus both
+_CMP_FRAME32_I8 = ALU_MI8_D32[4][7 << 4 | 5]    # cmp dword [rbp + disp32], imm8 minus both
 _CC_NE = CC_NE
 
 
@@ -46,6 +47,8 @@ def _pop_condition(c):
         d = c.ldisp[e[2]]
         if -128 <= d <= 127:
             c.a.buf += _CMP_FRAME_I8 + D8[d & 0xFF] + b"\0"
+        elif -0x80000000 <= d <= 0x7FFFFFFF:
+            c.a.buf += _CMP_FRAME32_I8 + _pack_i32(d) + b"\0"
         else:
             c.a.alu_mi(7, 4, 0, c.fp, d)
         return cc.CC_NE, None

@@ -11,8 +11,8 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
-from ..isa.x64.gpr import (ALU_MI8, ALU_MI8_D32, ALU_RI8, ALU_RI32, ALU_RM_FRAME8, ALU_RM_FRAME32, ALU_RR, D8, FRAME_LOAD8,
-                           FRAME_LOAD32, PACK_I32, TEST_RR4)
+from ..isa.x64.gpr import (ALU_MI8, ALU_MI8_D32, ALU_MI32, ALU_MI32_D32, ALU_RI8, ALU_RI32, ALU_RM_FRAME8, ALU_RM_FRAME32,
+                           ALU_RR, D8, FRAME_LOAD8, FRAME_LOAD32, PACK_I32, SHIFT1, SHIFTI, TEST_RR4)
 from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of, simm32
 
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
@@ -225,9 +225,18 @@ def _make_compare(t, cc):
             if size == 4 and imm > 0x7FFFFFFF:
                 imm -= 0x100000000
             if ea[0] == K_LOCAL:
+                # cmp [rbp + d], imm: disp8/disp32 and imm8/imm32 forms
                 d = c.ldisp[ea[2]]
-                if -128 <= d <= 127 and -128 <= imm <= 127:
-                    a.buf += ALU_MI8[size][CMP << 4 | 5] + D8[d & 0xFF] + D8[imm & 0xFF]
+                if -128 <= d <= 127:
+                    if -128 <= imm <= 127:
+                        a.buf += ALU_MI8[size][CMP << 4 | 5] + D8[d & 0xFF] + D8[imm & 0xFF]
+                    else:
+                        a.buf += ALU_MI32[size][CMP << 4 | 5] + D8[d & 0xFF] + PACK_I32(imm)
+                elif -0x80000000 <= d <= 0x7FFFFFFF:
+                    if -128 <= imm <= 127:
+                        a.buf += ALU_MI8_D32[size][CMP << 4 | 5] + PACK_I32(d) + D8[imm & 0xFF]
+                    else:
+                        a.buf += ALU_MI32_D32[size][CMP << 4 | 5] + PACK_I32(d) + PACK_I32(imm)
                 else:
                     a.alu_mi(CMP, size, imm, c.fp, d)
             else:
@@ -321,20 +330,30 @@ def _make_eqz(t):
 def _make_shift(t, sop, fold):
     size = TSIZE[t]
     bits = 8 * size
+    shift1, shifti = SHIFT1[size], SHIFTI[size]
+    op4 = sop << 4
 
     def visit(c, imm):
-        eb = c.stack[-1]
+        stack = c.stack
+        eb = stack[-1]
         if eb[0] == K_CONST:
-            c.stack.pop()
+            stack.pop()
             n = eb[2] & (bits - 1)
-            ea = c.stack[-1]
+            ea = stack[-1]
             if ea[0] == K_CONST and fold is not None:
-                c.stack[-1] = (K_CONST, t, fold(ea[2], n, bits) & MASK[t])
+                stack[-1] = (K_CONST, t, fold(ea[2], n, bits) & MASK[t])
                 return
-            ra = c.pop_reg()
-            if n:
-                c.a.shift_ri(sop, size, ra, n)
-            c.stack.append((K_REG, t, ra))
+            if ea[0] == K_REG:
+                stack.pop()
+                ra = ea[2]
+            else:
+                ra = c.pop_reg()
+            # shift_ri's bytes appended from isa/x64's tables
+            if n == 1:
+                c.a.buf += shift1[op4 | ra]
+            elif n:
+                c.a.buf += shifti[op4 | ra] + D8[n]
+            stack.append((K_REG, t, ra))
             return
         rcx = c.claim(c.abi.SHIFT_COUNT)
         c.pop_into(rcx)

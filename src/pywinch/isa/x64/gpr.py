@@ -928,9 +928,15 @@ ALU_RR = [None] * 9
 ALU_RR[4], ALU_RR[8] = _ALU_RR[4], _ALU_RR[8]
 TEST_RR4 = _TEST_RR4
 # <op> [base + disp8], imm8 minus the disp8 and imm8, by size (4/8) then op << 4 | base.
-ALU_MI8, ALU_MI8_D32 = [None] * 9, [None] * 9
+# ALU_MI32*: the imm32 forms (81 /op); *_D32: [base + disp32].
+ALU_MI8, ALU_MI8_D32, ALU_MI32, ALU_MI32_D32 = [None] * 9, [None] * 9, [None] * 9, [None] * 9
 ALU_MI8[4], ALU_MI8[8] = _ALU_MI8_4, _ALU_MI8_8
-ALU_MI8_D32[4], ALU_MI8_D32[8] = _ALU_MI8_4_32, _ALU_MI8_8_32      # [base + disp32], imm8
+ALU_MI8_D32[4], ALU_MI8_D32[8] = _ALU_MI8_4_32, _ALU_MI8_8_32
+ALU_MI32[4], ALU_MI32[8] = _ALU_MI32_4, _ALU_MI32_8
+ALU_MI32_D32[4], ALU_MI32_D32[8] = _ALU_MI32_4_32, _ALU_MI32_8_32
+# shifts by 1 (D1 /op) and by imm8 (C1 /op, minus the count), by size (4/8) then op << 4 | r.
+SHIFT1, SHIFTI = [None] * 9, [None] * 9
+SHIFT1[4], SHIFT1[8], SHIFTI[4], SHIFTI[8] = _SHIFT1_4, _SHIFT1_8, _SHIFTI_4, _SHIFTI_8
 # [base + disp8] / [base] heads for any base, by size then register << 4 | base.
 LOAD_D8, LOAD_D0, STORE_D8, STORE_D0, STORE_D32 = [None] * 17, [None] * 17, [None] * 17, [None] * 17, [None] * 17
 for _t, _d in ((LOAD_D8, _LOAD_D8), (LOAD_D0, _LOAD_D0), (STORE_D8, _STORE_D8), (STORE_D0, _STORE_D0),
