@@ -1,7 +1,10 @@
 """SIMD visitors: v128 memory accesses (plain, extending, splat, zero, lane),
 v128.const, splats, lane extraction and replacement, shuffle and swizzle.
 
-Memory operands go through ``variables._address`` (bounds check included).
+Memory operands come from ``_addr``: on a guarded memory (``variables.heap_guard``)
+an access with ``offset + size`` within a disp32 is unchecked, and each visitor
+records the one instruction that touches memory as its trap site (the fault
+handler reports that pc + 1); otherwise ``variables._address`` checks bounds.
 """
 
 from __future__ import annotations
@@ -13,16 +16,30 @@ from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64, V128
 from .context import K_CONST
 from .simd_common import check_cpu, make, op_const, push, splat_bits, vreg
-from .variables import _address
+from .variables import _address, _guarded_base, _guarded_const, _guarded_site, heap_guard
 
 FD = op.FD_BASE
 
 
 def _addr(c, memarg, size):
-    """``(base, disp, index, temps)`` of a bounds-checked access (pops the address).
-    Memory 0 with its base pinned in a register: check, then address through
-    that register (no load of the base)."""
+    """``(base, disp, index, temps, guarded)`` of an access (pops the address):
+    ``[base + index + disp]``, ``temps`` to free after it.  ``guarded``: no
+    bounds check was emitted, so the caller must pass the pc of the instruction
+    that touches memory to ``_guarded_site``.  Memory 0 with its base pinned in
+    a register: addressed through that register (no load of the base)."""
     offset = memarg[1]
+    if offset <= 0x7FFFFFFF - size and heap_guard(c):
+        if c.stack[-1][0] != K_CONST:
+            addr = c.pop_reg()      # a zero-extended u32 (every i32 producer writes 32 bits)
+            mbase, base_disp, hr = _guarded_base(c, memarg[2])
+            if hr < 0:
+                c.a.load(8, c.scratch, mbase, base_disp)
+                hr = c.scratch
+            return hr, offset, addr, (addr,), True
+        at = _guarded_const(c, memarg, size)
+        if at is not None:
+            return at[0], at[1], -1, (), True
+        # A constant address past a disp32: checked below.
     if offset <= 0x7FFFFFF0 and c.stack[-1][0] != K_CONST:
         fast = c.mc.fast_memory.get(memarg[2])
         if fast is not None and fast[2] >= 0:
@@ -31,8 +48,8 @@ def _addr(c, memarg, size):
             a.heap_check(addr, offset + size, c.vmctx, fast[0], c.scratch)
             c.trap_stubs.append((a.jcc_fixup(c.cc.CC_A), TrapCode.HEAP_OUT_OF_BOUNDS, c.offset))
             c.uses_heap = True
-            return fast[2], offset, addr, (addr,)
-    return _address(c, memarg, size)
+            return fast[2], offset, addr, (addr,), False
+    return _address(c, memarg, size) + (False,)
 
 
 def _free(c, temps):
@@ -43,10 +60,14 @@ def _free(c, temps):
 # --- loads and stores ----------------------------------------------------------------
 
 def visit_load(c, memarg):
-    base, disp, index, temps = _addr(c, memarg, 16)
+    base, disp, index, temps, guarded = _addr(c, memarg, 16)
     _free(c, temps)
     r = c.alloc_xmm()
-    c.a.load(16, r, base, disp, index)
+    a = c.a
+    pos = len(a.buf)
+    a.load(16, r, base, disp, index)
+    if guarded:
+        _guarded_site(c, pos)
     push(c, r)
 
 
@@ -57,10 +78,14 @@ _EXTEND = {0x01: sx.PMOVSXBW, 0x02: sx.PMOVZXBW, 0x03: sx.PMOVSXWD, 0x04: sx.PMO
 def _make_load_extend(o):
     def visit(c, memarg):
         check_cpu(c)
-        base, disp, index, temps = _addr(c, memarg, 8)
+        base, disp, index, temps, guarded = _addr(c, memarg, 8)
         _free(c, temps)
         r = c.alloc_xmm()
-        c.a.sse_m(o, r, base, disp, index)     # pmovsx/zx m64: no alignment requirement
+        a = c.a
+        pos = len(a.buf)
+        a.sse_m(o, r, base, disp, index)     # pmovsx/zx m64: no alignment requirement
+        if guarded:
+            _guarded_site(c, pos)
         push(c, r)
     return visit
 
@@ -82,13 +107,17 @@ def _splat_reg(c, r, size):
 def _make_load_splat(size):
     def visit(c, memarg):
         check_cpu(c)
-        base, disp, index, temps = _addr(c, memarg, size)
+        base, disp, index, temps, guarded = _addr(c, memarg, size)
         _free(c, temps)
         r = c.alloc_xmm()
+        a = c.a
+        pos = len(a.buf)
         if size >= 4:
-            c.a.load(size, r, base, disp, index)
+            a.load(size, r, base, disp, index)
         else:
-            c.a.pinsr_m(size, r, 0, base, disp, index)
+            a.pinsr_m(size, r, 0, base, disp, index)
+        if guarded:
+            _guarded_site(c, pos)
         _splat_reg(c, r, size)
         push(c, r)
     return visit
@@ -96,18 +125,26 @@ def _make_load_splat(size):
 
 def _make_load_zero(size):
     def visit(c, memarg):
-        base, disp, index, temps = _addr(c, memarg, size)
+        base, disp, index, temps, guarded = _addr(c, memarg, size)
         _free(c, temps)
         r = c.alloc_xmm()
-        c.a.load(size, r, base, disp, index)   # movss/movsd from memory zero the rest
+        a = c.a
+        pos = len(a.buf)
+        a.load(size, r, base, disp, index)   # movss/movsd from memory zero the rest
+        if guarded:
+            _guarded_site(c, pos)
         push(c, r)
     return visit
 
 
 def visit_store(c, memarg):
     v = vreg(c)
-    base, disp, index, temps = _addr(c, memarg, 16)
-    c.a.store(16, v, base, disp, index)
+    base, disp, index, temps, guarded = _addr(c, memarg, 16)
+    a = c.a
+    pos = len(a.buf)
+    a.store(16, v, base, disp, index)
+    if guarded:
+        _guarded_site(c, pos)
     c.free |= 1 << v
     _free(c, temps)
 
@@ -116,8 +153,12 @@ def _make_load_lane(size):
     def visit(c, imm):
         check_cpu(c)
         v = vreg(c)
-        base, disp, index, temps = _addr(c, imm[:3], size)
-        c.a.pinsr_m(size, v, imm[3], base, disp, index)
+        base, disp, index, temps, guarded = _addr(c, imm[:3], size)
+        a = c.a
+        pos = len(a.buf)
+        a.pinsr_m(size, v, imm[3], base, disp, index)
+        if guarded:
+            _guarded_site(c, pos)
         _free(c, temps)
         push(c, v)
     return visit
@@ -127,8 +168,12 @@ def _make_store_lane(size):
     def visit(c, imm):
         check_cpu(c)
         v = vreg(c)
-        base, disp, index, temps = _addr(c, imm[:3], size)
-        c.a.pextr_m(size, v, imm[3], base, disp, index)
+        base, disp, index, temps, guarded = _addr(c, imm[:3], size)
+        a = c.a
+        pos = len(a.buf)
+        a.pextr_m(size, v, imm[3], base, disp, index)
+        if guarded:
+            _guarded_site(c, pos)
         c.free |= 1 << v
         _free(c, temps)
     return visit
