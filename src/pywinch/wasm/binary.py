@@ -171,65 +171,87 @@ def decode_module(data) -> Module:
     pos = 8
     last = 0
     func_count = None      # from the function section
-    while pos < size:
-        sec_at = pos
-        sid = data[pos]
-        if sid > 12:
-            raise MalformedError("malformed section id", pos)
-        # Sections are read up to the end of the file and then must have
-        # ended where their size said: the reference interpreter's order of
-        # checks, which the spec suite's messages reflect.
-        r = Reader(data, pos + 1, size)
-        length = r.u32()
-        start = r.pos
-        if length > size - start:
-            raise MalformedError("length out of bounds", start)
-        end = start + length
-        if sid != SEC_CUSTOM:
-            rank = _ORDER[sid]
-            if rank <= last:
-                raise MalformedError("unexpected content after last section", sec_at)
-            last = rank
-        if sid == SEC_CUSTOM:
-            r.end = end
-            _custom(m, r)
-        elif sid == SEC_TYPE:
-            _types(m, r)
-        elif sid == SEC_IMPORT:
-            _imports(m, r)
-        elif sid == SEC_FUNCTION:
-            n = r.count(MAX_FUNCTIONS, "functions", sum(1 for i in m.imports if i.kind == EXTERN_FUNC))
-            m.funcs = [r.u32() for _ in range(n)]
-            func_count = n
-        elif sid == SEC_TABLE:
-            m.tables = [TableType(r.reftype(), r.limits()) for _ in range(r.count())]
-        elif sid == SEC_MEMORY:
-            m.memories = [MemoryType(r.limits()) for _ in range(r.count())]
-        elif sid == SEC_GLOBAL:
-            n = r.count(MAX_GLOBALS, "globals", sum(1 for i in m.imports if i.kind == EXTERN_GLOBAL))
-            m.globals = [Global(r.global_type(), r.const_expr()) for _ in range(n)]
-        elif sid == SEC_EXPORT:
-            _exports(m, r)
-        elif sid == SEC_START:
-            m.start_offset = r.pos
-            m.start = r.u32()
-        elif sid == SEC_ELEMENT:
-            m.elements = [_element(r) for _ in range(r.count(MAX_ELEMENT_SEGMENTS, "element segments"))]
-        elif sid == SEC_DATACOUNT:
-            m.data_count = r.u32()
-        elif sid == SEC_CODE:
-            _code(m, r, func_count, sec_at, end)
-        elif sid == SEC_DATA:
-            _datas(m, r)
-        if r.pos != end:
-            raise MalformedError("section size mismatch", r.pos)
-        pos = end
-    if (func_count or 0) != len(m.codes):
-        raise MalformedError("function and code section have inconsistent lengths", pos)
-    if m.data_count is not None and m.data_count != len(m.datas):
-        raise MalformedError("data count and data section have inconsistent lengths", pos)
+    try:
+        while pos < size:
+            sec_at = pos
+            sid = data[pos]
+            if sid > 12:
+                raise MalformedError("malformed section id", pos)
+            # Sections are read up to the end of the file and then must have
+            # ended where their size said: the reference interpreter's order of
+            # checks, which the spec suite's messages reflect.
+            r = Reader(data, pos + 1, size)
+            length = r.u32()
+            start = r.pos
+            if length > size - start:
+                raise MalformedError("length out of bounds", start)
+            end = start + length
+            if sid != SEC_CUSTOM:
+                rank = _ORDER[sid]
+                if rank <= last:
+                    raise MalformedError("unexpected content after last section", sec_at)
+                last = rank
+            if sid == SEC_CUSTOM:
+                r.end = end
+                _custom(m, r)
+            elif sid == SEC_TYPE:
+                _types(m, r)
+            elif sid == SEC_IMPORT:
+                _imports(m, r)
+            elif sid == SEC_FUNCTION:
+                n = r.count(MAX_FUNCTIONS, "functions", sum(1 for i in m.imports if i.kind == EXTERN_FUNC))
+                m.funcs = [r.u32() for _ in range(n)]
+                func_count = n
+            elif sid == SEC_TABLE:
+                m.tables = [TableType(r.reftype(), r.limits()) for _ in range(r.count())]
+            elif sid == SEC_MEMORY:
+                m.memories = [MemoryType(r.limits()) for _ in range(r.count())]
+            elif sid == SEC_GLOBAL:
+                n = r.count(MAX_GLOBALS, "globals", sum(1 for i in m.imports if i.kind == EXTERN_GLOBAL))
+                m.globals = [Global(r.global_type(), r.const_expr()) for _ in range(n)]
+            elif sid == SEC_EXPORT:
+                _exports(m, r)
+            elif sid == SEC_START:
+                m.start_offset = r.pos
+                m.start = r.u32()
+            elif sid == SEC_ELEMENT:
+                m.elements = [_element(r) for _ in range(r.count(MAX_ELEMENT_SEGMENTS, "element segments"))]
+            elif sid == SEC_DATACOUNT:
+                m.data_count = r.u32()
+            elif sid == SEC_CODE:
+                _code(m, r, func_count, sec_at, end)
+            elif sid == SEC_DATA:
+                _datas(m, r)
+            if r.pos != end:
+                raise MalformedError("section size mismatch", r.pos)
+            pos = end
+        if (func_count or 0) != len(m.codes):
+            raise MalformedError("function and code section have inconsistent lengths", pos)
+        if m.data_count is not None and m.data_count != len(m.datas):
+            raise MalformedError("data count and data section have inconsistent lengths", pos)
+    except MalformedError as e:
+        # The reference interpreter decodes each function body as it reads
+        # the code section; pywinch decodes bodies lazily (in the compile
+        # loop).  A later failure (a section after the code section, the
+        # next body's header, the final checks) is reported only when no
+        # body read so far is malformed: else that body's error comes first.
+        if m.codes:
+            _first_body_error(data, m.codes, e)
+        raise
     m.finish()
     return m
+
+
+def _first_body_error(data, codes, later: MalformedError) -> None:
+    """Raise the first decoding error (in binary order) of the bodies ``codes``,
+    chained to ``later``; return when they all decode.  Only on an error path:
+    the bodies are decoded once more, as the compile loop would."""
+    for body in codes:
+        try:
+            for _ in read_operators(data, body.start, body.end):
+                pass
+        except MalformedError as e:
+            raise e from later
 
 
 def _custom(m: Module, r: Reader) -> None:
