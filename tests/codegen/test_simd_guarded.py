@@ -200,3 +200,31 @@ def test_trap_sites_are_the_memory_instructions():
     for pc in heap_sites:
         i = insns[pc - 1]
         assert "[r15 + r" in i.op_str, (i.mnemonic, i.op_str)
+
+
+def test_imported_memory():
+    """An imported memory (its base read through the import) and a grow of it by the host."""
+    wat = """(module (import "env" "m" (memory 1))
+      (func (export "ld") (param i32) (result i64) (i64x2.extract_lane 1 (v128.load offset=4 (local.get 0))))
+      (func (export "st") (param i32 i64) (v128.store32_lane 1 (local.get 0) (i64x2.splat (local.get 1))))
+      (func (export "sp") (param i32) (result i32) (i32x4.extract_lane 3 (v128.load16_splat (local.get 0)))))"""
+    engine = wasm.Engine()
+    store = wasm.Store(engine)
+    mem = wasm.Memory(store, wasm.MemoryType(wasm.Limits(1, 3)))
+    module = wasm.Module(engine, wat)
+    x = wasm.Instance(store, module, [mem]).exports(store)
+    x["st"](store, PAGE - 4, 0x1122334455667788)
+    assert x["sp"](store, PAGE - 2) == 0x11221122
+    assert x["ld"](store, PAGE - 20) == 0x11223344 << 32
+    for name, args in (("ld", (PAGE - 19,)), ("st", (PAGE - 3, 1)), ("sp", (PAGE - 1,)), ("ld", (0xFFFFFFFF,))):
+        with pytest.raises(wasm.Trap) as e:
+            x[name](store, *args)
+        assert e.value.code == TrapCode.HEAP_OUT_OF_BOUNDS, name
+        assert len(e.value.frames) == 1 and e.value.frames[0].module_offset is not None
+    assert mem.grow(store, 1) == 1
+    assert x["ld"](store, PAGE - 19) == 0x11223344 << 24
+    x["st"](store, 2 * PAGE - 4, 7)
+    with pytest.raises(wasm.Trap):
+        x["st"](store, 2 * PAGE - 3, 7)
+    assert not any(t.startswith("cmp") and "[r14+" in t and "0x1c]" not in t
+                   for _, _, t in disassemble(module.compiled.code))
