@@ -14,11 +14,11 @@ import struct
 from ..errors import TrapCode
 from ..isa.x64.asm import JCC_NEAR, JCC_NEAR0
 from ..isa.x64.encoding import _pack_i32
-from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, TEST_RR4
+from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, MOV_RR4, MOV_RR8, TEST_RR4
 from ..isa.x64.regs import CC_NE
 from ..wasm import opcodes as op
 from ..wasm.operators import BLOCK_EMPTY
-from ..wasm.types import V128
+from ..wasm.types import I32, I64, V128
 from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
                       K_REG, TSIZE, Frame)
 
@@ -44,6 +44,10 @@ def _pop_condition(c):
     if k == K_LOCAL:
         # Test the local in its slot: no register, no load (cmp dword [rbp + d], 0).
         c.stack.pop()
+        rc = c.lreg[e[2]]
+        if rc >= 0:
+            c.a.buf += TEST_RR4[rc << 4 | rc]
+            return cc.CC_NE, None
         d = c.ldisp[e[2]]
         if -128 <= d <= 127:
             c.a.buf += _CMP_FRAME_I8 + D8[d & 0xFF] + b"\0"
@@ -156,9 +160,87 @@ def visit_loop(c, imm):
         c.fuel_flush()
     # Branches go to the recorded head (_jump_to); a label only if a br_table needs one.
     f = Frame(FRAME_LOOP, ft.params, ft.results, base, -1)
+    _preload_loop_locals(c)
+    if c.cmask:
+        rloc = c.rloc
+        m = c.cmask
+        f.hcache = {rloc[r]: r for r in range(16) if m >> r & 1}
+    c.home = f.hcache
     f.head = len(c.a.buf)
     c.frames.append(f)
     c.mc.emit_loop_checks(c)
+
+
+_SCAN = 48      # bytes of a loop's start scanned for the locals it sets
+
+
+def _preload_loop_locals(c):
+    """Load into registers the integer locals a small loop sets (found by a
+    byte scan of its first bytes: a false hit only costs a load here), so the
+    loop carries them in registers (its back-edges put them back, ``conform``)."""
+    free = c.free & ~c.cmask
+    navail = 0
+    for r in c.gpr_alloc:
+        if free >> r & 1:
+            navail += 1
+    if navail < 7:
+        return
+    data = c.mc.module.data
+    start = c.offset + 2
+    chunk = data[start:start + _SCAN]
+    ltypes = c.local_types
+    nl = len(ltypes)
+    lreg = c.lreg
+    found = 0
+    seen = set()
+    for p in range(len(chunk) - 1):
+        b = chunk[p]
+        if b != 0x21 and b != 0x22:
+            continue
+        l = chunk[p + 1]
+        if l >= nl or l in seen or lreg[l] >= 0:
+            continue
+        t = ltypes[l]
+        if t != I32 and t != I64:
+            continue
+        seen.add(l)
+        r = c.alloc_gpr()
+        d = c.ldisp[l]
+        c.a.load(TSIZE[t], r, c.fp, d)
+        c.cache_local(l, r)
+        found += 1
+        if found == 3:
+            break
+
+
+def conforms(c, hc):
+    lreg = c.lreg
+    for l, r in hc.items():
+        if lreg[l] != r:
+            return False
+    return True
+
+
+def conform(c, hc):
+    """A back-edge: put the loop head's cached locals in their registers (on
+    the taken path only; the compile-time cache is not changed).  A register
+    that is another local's destination is not used as a source (the slot is,
+    always current)."""
+    lreg = c.lreg
+    dmask = 0
+    for r in hc.values():
+        dmask |= 1 << r
+    a = c.a
+    ltypes = c.local_types
+    for l, r in hc.items():
+        x = lreg[l]
+        if x == r:
+            continue
+        size = TSIZE[ltypes[l]]
+        if x >= 0 and not dmask >> x & 1:
+            a.buf += (MOV_RR8 if size == 8 else MOV_RR4)[x << 4 | r]
+        else:
+            a.load(size, r, c.fp, c.ldisp[l])
 
 
 def visit_if(c, imm):
@@ -183,6 +265,8 @@ def visit_if(c, imm):
 def visit_else(c, imm):
     f = c.frames[-1]
     a = c.a
+    if c.cmask:
+        c.uncache_all()     # the else label is reached from the if's condition
     if c.reachable:
         if c.fuel_on:
             c.fuel_flush()
@@ -205,6 +289,8 @@ def visit_end(c, imm):
     if kind == FRAME_BLOCK:
         if not f.branched:
             return      # reached only by falling through: values stay where they are
+        if c.cmask:
+            c.uncache_all()     # a merge: the cache of one incoming path means nothing
         if not f.results:
             # The commonest merge: nothing to carry, only the label to bind.
             if c.fuel_on and c.reachable:
@@ -227,9 +313,19 @@ def visit_end(c, imm):
             emit_return(c)
         return
     elif kind == FRAME_LOOP:
-        return          # branches went to the head; the end is a plain fallthrough
+        # Branches went to the head; the end is a plain fallthrough.  The
+        # enclosing loop's head cache is the one back-edges now reconcile with.
+        home = None
+        for g in reversed(c.frames):
+            if g.kind == FRAME_LOOP:
+                home = g.hcache
+                break
+        c.home = home
+        return
     elif f.has_else and not f.branched:
         return
+    if c.cmask:
+        c.uncache_all()     # a merge: the cache of one incoming path means nothing
     a = c.a
     n = len(f.results)
     rr = f.res_reg
@@ -300,6 +396,8 @@ def _branch_to(c, depth):
         c.copy_to_reg(stack[-1], len(stack) - 1, f.res_reg)
     else:
         c.move_to_label(f.base, len(f.arity))
+    if f.hcache is not None:
+        conform(c, f.hcache)
     f.branched = True
     _jump_to(c, f, -1)
 
@@ -350,7 +448,7 @@ def visit_br_if(c, depth):
             _jump_to(c, f, cc)
             return
         n = len(f.arity)
-        if len(stack) - n == f.base:
+        if len(stack) - n == f.base and (f.hcache is None or conforms(c, f.hcache)):
             # Values already at the label's height: store them in place, branch directly.
             if n:
                 c.canonicalize_top(n)
@@ -371,10 +469,12 @@ def visit_br_if(c, depth):
     a.jcc(cc ^ 1, skip)
     saved_free = c.free
     saved_stack = list(c.stack)
+    saved_cache = c.cache_snapshot()
     _branch_to(c, depth)
     # The taken path's moves do not change the fallthrough state.
     c.stack[:] = saved_stack
     c.free = saved_free
+    c.cache_restore(saved_cache)
     a.bind(skip)
 
 
@@ -394,7 +494,8 @@ def visit_br_table(c, imm):
         lab = stubs.get(depth)
         if lab is None:
             f = frames[-1 - depth]
-            if f.kind != FRAME_FUNC and f.res_reg < 0 and len(c.stack) - n == f.base:
+            if (f.kind != FRAME_FUNC and f.res_reg < 0 and len(c.stack) - n == f.base
+                    and (f.hcache is None or conforms(c, f.hcache))):
                 lab = _label_of(c, f)
                 f.branched = True
             else:
@@ -411,6 +512,7 @@ def visit_br_table(c, imm):
     c.free |= 1 << r
     saved = list(c.stack)
     saved_free = c.free
+    saved_cache = c.cache_snapshot()
     for depth, lab in stubs.items():
         f = frames[-1 - depth]
         if lab == f.label:
@@ -418,9 +520,11 @@ def visit_br_table(c, imm):
         a.bind(lab)
         c.stack[:] = saved
         c.free = saved_free
+        c.cache_restore(saved_cache)
         _branch_to(c, depth)
     c.stack[:] = saved
     c.free = saved_free
+    c.cache_restore(saved_cache)
     c.set_unreachable()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import vmoffsets as vo
 from ..errors import CompileError, TrapCode
+from ..isa.x64.gpr import MOV_RR4, MOV_RR8
 from ..isa.x64.masm import HEAP_GUARD
 from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64
@@ -58,7 +59,9 @@ _TWIN = {I32: F32, F32: I32, I64: F64, F64: I64}
 
 
 def _store_local(c, idx, keep):
-    """Store the top value to local ``idx``; pop it unless ``keep``."""
+    """Store the top value to local ``idx``; pop it unless ``keep``.  A value in
+    a GPR stays cached as the local's (write-through: the slot is stored too),
+    and a kept one becomes a lazy reference to the local, read from that register."""
     stack = c.stack
     t = c.local_types[idx]
     # Membership is a C-level scan: only walk the stack when a reference exists.
@@ -74,11 +77,22 @@ def _store_local(c, idx, keep):
         if not keep:
             stack.pop()
         return
+    if c.lreg[idx] >= 0:
+        # The slot changes: the old cached value is stale (after the reads above).
+        c.uncache_reg(c.lreg[idx])
     if k == K_REG:
-        c.a.store(TSIZE[t], e[2], c.fp, disp)
+        r = e[2]
+        c.a.store(TSIZE[t], r, c.fp, disp)
+        if r < 16:
+            _cache(c, idx, t, r)
+            if keep:
+                stack[-1] = (K_LOCAL, t, idx)
+            else:
+                stack.pop()
+            return
         if not keep:
             stack.pop()
-            c.free |= 1 << e[2]
+            c.free |= 1 << r
         elif TSIZE[t] <= 8:
             c.tee = (idx, len(stack) - 1, e)
         return
@@ -91,10 +105,28 @@ def _store_local(c, idx, keep):
     # keep a K_MEM/K_LOCAL/K_CMP value: load it once, store it, keep the register.
     r = c.pop_reg()
     c.a.store(TSIZE[t], r, c.fp, disp)
+    if r < 16:
+        _cache(c, idx, t, r)
+        stack.append((K_LOCAL, t, idx))
+        return
     e = (K_REG, t, r)
     stack.append(e)
     if TSIZE[t] <= 8:
         c.tee = (idx, len(stack) - 1, e)
+
+
+def _cache(c, idx, t, r):
+    """Local ``idx`` (just stored from GPR ``r``, which the caller gives up) is
+    cached in ``r``, or in its loop home register when that one is free (so the
+    back-edge finds it there without a move)."""
+    home = c.home
+    if home is not None:
+        h = home.get(idx, -1)
+        if h >= 0 and h != r and c.free >> h & 1:
+            c.a.buf += (MOV_RR8 if TSIZE[t] == 8 else MOV_RR4)[r << 4 | h]
+            c.free |= 1 << r
+            r = h
+    c.cache_local(idx, r)
 
 
 def visit_local_set(c, idx):
