@@ -143,7 +143,7 @@ class FuncCompiler:
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
         "fp", "scratch", "vmctx", "fuel_pending", "fuel_on", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free", "tee",
-        "sstride", "zero_area", "lreg", "rloc", "cmask", "home",
+        "sstride", "zero_area", "lreg", "rloc", "cmask", "home", "gmask",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0, wide=False):
@@ -167,6 +167,7 @@ class FuncCompiler:
             free |= 1 << r
         self.free = free
         self.all_free = free        # the mask when no register holds a value
+        self.gmask = sum(1 << r for r in self.gpr_alloc)
         # (local, stack index, entry) after a local.tee left the value in a register:
         # while that very entry is still at that index, a local.get copies the register.
         self.tee = None

@@ -183,7 +183,7 @@ def _preload_loop_locals(c):
     for r in c.gpr_alloc:
         if free >> r & 1:
             navail += 1
-    if navail < 7:
+    if navail < 6:
         return
     data = c.mc.module.data
     start = c.offset + 2
@@ -209,7 +209,8 @@ def _preload_loop_locals(c):
         c.a.load(TSIZE[t], r, c.fp, d)
         c.cache_local(l, r)
         found += 1
-        if found == 3:
+        navail -= 1
+        if found == 3 or navail < 5:
             break
 
 
@@ -448,10 +449,12 @@ def visit_br_if(c, depth):
             _jump_to(c, f, cc)
             return
         n = len(f.arity)
-        if len(stack) - n == f.base and (f.hcache is None or conforms(c, f.hcache)):
+        if len(stack) - n == f.base:
             # Values already at the label's height: store them in place, branch directly.
             if n:
                 c.canonicalize_top(n)
+        if len(stack) - n == f.base and (f.hcache is None or conforms(c, f.hcache)):
+            # (a loop head's cached locals checked after the stores, which may take a register)
             f.branched = True
             if f.head < 0:
                 # A block's end (_jump_to inlined: the commonest branch of all)

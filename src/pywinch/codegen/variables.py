@@ -9,7 +9,7 @@ from ..isa.x64.masm import HEAP_GUARD
 from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64
 from .calls import call_builtin
-from .context import IS_FLOAT, K_CONST, K_LOCAL, K_REG, TSIZE
+from .context import IS_FLOAT, K_CONST, K_LOCAL, K_MEM, K_REG, TSIZE
 
 # --- constants -------------------------------------------------------------------
 
@@ -95,6 +95,12 @@ def _store_local(c, idx, keep):
             c.free |= 1 << r
         elif TSIZE[t] <= 8:
             c.tee = (idx, len(stack) - 1, e)
+        return
+    if (k == K_LOCAL or k == K_MEM) and not keep and c.free & c.gmask and not IS_FLOAT[t] and TSIZE[t] <= 8:
+        # A copy through a free register instead of the scratch one: the local stays cached.
+        r = c.pop_reg()
+        c.a.store(TSIZE[t], r, c.fp, disp)
+        _cache(c, idx, t, r)
         return
     if k == K_CONST or not keep:
         stack.pop()
