@@ -212,6 +212,7 @@ class ModuleCompiler:
                 self.fast_memory[0] = self.fast_memory[0][:2] + (self.abi.HEAP_BASE,)
         else:
             self.gpr_alloc = self.abi.GPR_ALLOC
+        self.gpr_mask = sum(1 << r for r in self.gpr_alloc)
 
         self.func_sigs = [wasm_sig(ft) for ft in ctx.funcs]
         self.has_v128 = (any(V128 in t.params or V128 in t.results for t in m.types)

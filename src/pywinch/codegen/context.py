@@ -167,7 +167,7 @@ class FuncCompiler:
             free |= 1 << r
         self.free = free
         self.all_free = free        # the mask when no register holds a value
-        self.gmask = sum(1 << r for r in self.gpr_alloc)
+        self.gmask = mc.gpr_mask
         # (local, stack index, entry) after a local.tee left the value in a register:
         # while that very entry is still at that index, a local.get copies the register.
         self.tee = None
@@ -265,14 +265,11 @@ class FuncCompiler:
             self.free |= m
             self.cmask = 0
             lreg = self.lreg
-            rloc = self.rloc
-            r = 0
+            rloc = self.rloc        # meaningful only where cmask has the bit: left as is
             while m:
-                if m & 1:
-                    lreg[rloc[r]] = -1
-                    rloc[r] = -1
-                m >>= 1
-                r += 1
+                low = m & -m
+                lreg[rloc[low.bit_length() - 1]] = -1
+                m ^= low
 
     def cache_local(self, local, r):
         """GPR ``r`` (owned by the caller, which gives it up) now holds ``local``'s value."""

@@ -9,12 +9,13 @@ reached only by falling through keeps its values where they are (no merge).
 
 from __future__ import annotations
 
+import re
 import struct
 
 from ..errors import TrapCode
 from ..isa.x64.asm import JCC_NEAR, JCC_NEAR0
 from ..isa.x64.encoding import _pack_i32
-from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, MOV_RR4, MOV_RR8, TEST_RR4
+from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, FRAME_LOAD8, MOV_RR4, MOV_RR8, TEST_RR4
 from ..isa.x64.regs import CC_NE
 from ..wasm import opcodes as op
 from ..wasm.operators import BLOCK_EMPTY
@@ -160,11 +161,7 @@ def visit_loop(c, imm):
         c.fuel_flush()
     # Branches go to the recorded head (_jump_to); a label only if a br_table needs one.
     f = Frame(FRAME_LOOP, ft.params, ft.results, base, -1)
-    _preload_loop_locals(c)
-    if c.cmask:
-        rloc = c.rloc
-        m = c.cmask
-        f.hcache = {rloc[r]: r for r in range(16) if m >> r & 1}
+    f.hcache = _loop_cache(c)
     c.home = f.hcache
     f.head = len(c.a.buf)
     c.frames.append(f)
@@ -172,46 +169,59 @@ def visit_loop(c, imm):
 
 
 _SCAN = 48      # bytes of a loop's start scanned for the locals it sets
+_SETS = re.compile(rb"[\x21\x22]([\x00-\x7f])").findall     # local.set/tee of a local below 128
 
 
-def _preload_loop_locals(c):
-    """Load into registers the integer locals a small loop sets (found by a
-    byte scan of its first bytes: a false hit only costs a load here), so the
-    loop carries them in registers (its back-edges put them back, ``conform``)."""
-    free = c.free & ~c.cmask
-    navail = 0
-    for r in c.gpr_alloc:
-        if free >> r & 1:
-            navail += 1
-    if navail < 6:
-        return
-    data = c.mc.module.data
-    start = c.offset + 2
-    chunk = data[start:start + _SCAN]
+def _loop_cache(c):
+    """The locals a loop carries in registers (its head's cache, which every
+    back-edge restores, ``conform``): the integer locals set near its start,
+    found by a byte scan of its first bytes (a false hit only costs a load
+    here).  Other cached locals are dropped, so a back-edge reloads only what
+    the loop changes.  Returns {local: register} or None."""
+    sets = _SETS(c.mc.module.data, c.offset + 2, c.offset + 2 + _SCAN) if (c.free & c.gmask).bit_count() >= 6 \
+        else ()
+    if not sets:
+        if c.cmask:
+            c.uncache_all()
+        return None
     ltypes = c.local_types
     nl = len(ltypes)
     lreg = c.lreg
-    found = 0
-    seen = set()
-    for p in range(len(chunk) - 1):
-        b = chunk[p]
-        if b != 0x21 and b != 0x22:
+    hc = {}
+    navail = (c.free & c.gmask).bit_count()
+    for l in sets:
+        l = l[0]
+        if l >= nl or l in hc:
             continue
-        l = chunk[p + 1]
-        if l >= nl or l in seen or lreg[l] >= 0:
-            continue
-        t = ltypes[l]
-        if t != I32 and t != I64:
-            continue
-        seen.add(l)
-        r = c.alloc_gpr()
-        d = c.ldisp[l]
-        c.a.load(TSIZE[t], r, c.fp, d)
-        c.cache_local(l, r)
-        found += 1
-        navail -= 1
-        if found == 3 or navail < 5:
-            break
+        r = lreg[l]
+        if r < 0:
+            if navail < 5 or len(hc) == 4:
+                continue
+            t = ltypes[l]
+            if t != I32 and t != I64:
+                continue
+            free = c.free
+            for r in c.gpr_alloc:
+                if free >> r & 1:
+                    break
+            d = c.ldisp[l]
+            if -128 <= d <= 127:
+                c.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
+            else:
+                c.a.load(TSIZE[t], r, c.fp, d)
+            c.free = free & ~(1 << r)       # cache_local inlined (l is not cached)
+            lreg[l] = r
+            c.rloc[r] = l
+            c.cmask |= 1 << r
+            navail -= 1
+        hc[l] = r
+    m = c.cmask
+    if m:
+        rloc = c.rloc
+        for r in c.gpr_alloc:
+            if m >> r & 1 and rloc[r] not in hc:
+                c.uncache_reg(r)
+    return hc or None
 
 
 def conforms(c, hc):
@@ -222,26 +232,60 @@ def conforms(c, hc):
     return True
 
 
-def conform(c, hc):
-    """A back-edge: put the loop head's cached locals in their registers (on
-    the taken path only; the compile-time cache is not changed).  A register
-    that is another local's destination is not used as a source (the slot is,
-    always current)."""
+def _emit_moves(c, hc):
+    """Emit the moves that put each local of ``hc`` in its register: from the
+    register caching it, ordered so no source is overwritten before it is read
+    (a cycle reads one from its slot, always current); returns the locals moved."""
     lreg = c.lreg
-    dmask = 0
-    for r in hc.values():
-        dmask |= 1 << r
+    pending = [[l, r, lreg[l]] for l, r in hc.items() if lreg[l] != r]
+    moved = []
     a = c.a
     ltypes = c.local_types
-    for l, r in hc.items():
-        x = lreg[l]
-        if x == r:
-            continue
+    while pending:
+        for item in pending:
+            r = item[1]
+            for other in pending:
+                if other[2] == r and other is not item:
+                    break
+            else:
+                break       # nobody still needs r
+        else:
+            item = pending[0]
+            r = item[1]
+            for other in pending:
+                if other[2] == r:
+                    other[2] = -1       # a cycle: that one reads its slot instead
+        pending.remove(item)
+        l, r, x = item
         size = TSIZE[ltypes[l]]
-        if x >= 0 and not dmask >> x & 1:
+        if x >= 0:
             a.buf += (MOV_RR8 if size == 8 else MOV_RR4)[x << 4 | r]
         else:
             a.load(size, r, c.fp, c.ldisp[l])
+        moved.append((l, r))
+    return moved
+
+
+def conform_both(c, hc):
+    """A conditional back-edge: put the loop head's cached locals in their
+    registers before the jump, on both paths (moves keep the flags), and make
+    that the cache; False (nothing done) when a destination holds a stack value."""
+    lreg = c.lreg
+    avail = c.free | c.cmask
+    for l, r in hc.items():
+        if lreg[l] != r and not avail >> r & 1:
+            return False
+    for l, r in _emit_moves(c, hc):
+        if c.cmask >> r & 1:
+            c.uncache_reg(r)
+        c.cache_local(l, r)
+    return True
+
+
+def conform(c, hc):
+    """A back-edge: put the loop head's cached locals in their registers (on
+    the taken path only; the compile-time cache is not changed)."""
+    _emit_moves(c, hc)
 
 
 def visit_if(c, imm):
@@ -453,7 +497,8 @@ def visit_br_if(c, depth):
             # Values already at the label's height: store them in place, branch directly.
             if n:
                 c.canonicalize_top(n)
-        if len(stack) - n == f.base and (f.hcache is None or conforms(c, f.hcache)):
+        hc = f.hcache
+        if len(stack) - n == f.base and (hc is None or conforms(c, hc) or conform_both(c, hc)):
             # (a loop head's cached locals checked after the stores, which may take a register)
             f.branched = True
             if f.head < 0:
