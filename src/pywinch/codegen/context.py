@@ -11,7 +11,8 @@ Value stack entries are tuples ``(kind, type, val)``:
   i64/f64 64-bit, refs 0 for null);
 * ``(K_REG, t, r)``: in register ``r``, owned by this entry alone;
 * ``(K_LOCAL, t, i)``: the current value of local ``i`` (lazy ``local.get``;
-  ``local.set i`` materializes these first);
+  ``local.set i`` materializes these first), read from the register caching
+  the local when there is one (``lreg``, see FuncCompiler.__init__);
 * ``(K_MEM, t, 0)``: spilled to the frame slot of its stack index;
 * ``(K_CMP, I32, cc)``: the flags of a comparison just emitted; ``cc`` is the
   condition under which the value is 1.  Only the top entry can be a K_CMP;
