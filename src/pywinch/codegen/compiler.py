@@ -28,7 +28,7 @@ from ..wasm.operators import ran_out, read_blocktype, read_op
 from ..wasm.types import I32, I64, V128, VALTYPES
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
-from .context import FRAME_FUNC, K_CONST, K_LOCAL, Frame, FuncCompiler
+from .context import FRAME_FUNC, K_CONST, K_LOCAL, KEEPS_CACHE, Frame, FuncCompiler
 
 # --- dispatch tables ----------------------------------------------------------------
 
@@ -90,16 +90,6 @@ FUSES = [False] * op.NUM_CODES
 for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
     FUSES[_c] = True
 
-# Operators audited for the register cache of locals (context.py, ``lreg``):
-# they take registers only through the allocator or ``claim`` (which give
-# cached ones back) and read locals through the cache or their slots; the
-# control operators clear or reconcile it themselves (control.py).  Any other
-# operator runs with the cache emptied first.
-KEEPS_CACHE = [False] * op.NUM_CODES
-for _c in (0x01, 0x02, 0x03, 0x04, 0x05, 0x0B, 0x0C, 0x0D, 0x0E, 0x1A, 0x1B, 0x20, 0x21, 0x22, 0x23, 0x41, 0x42,
-           *range(0x28, 0x3F), *range(0x45, 0x5B), 0x6A, 0x6B, 0x6C, *range(0x71, 0x79), 0x7C, 0x7D, 0x7E,
-           *range(0x83, 0x8B), 0xA7, 0xAC, 0xAD, *range(0xC0, 0xC5)):
-    KEEPS_CACHE[_c] = True
 
 # How the compile loop decodes and validates each single-byte opcode, tested
 # in this order (the most frequent first): local.get, i32/i64.const, a fixed-type

@@ -51,6 +51,7 @@ from ..isa.x64.abi import FP, SCRATCH
 from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_LOAD32, FRAME_STORE8, FRAME_STORE32, MOV_I32, MOV_RR4, MOV_RR8,
                            PACK_I32, PACK_U32,
                            SETCC_ZX, STORE_D0, STORE_D8, STORE_D32, STORE_IMM_D0, STORE_IMM_D8, STORE_IMM_D32)
+from ..wasm.opcodes import NUM_CODES as _NUM_CODES
 from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
@@ -70,6 +71,17 @@ MASK = [0xFFFFFFFFFFFFFFFF] * 128
 MASK[I32] = MASK[F32] = 0xFFFFFFFF
 
 FRAME_FUNC, FRAME_BLOCK, FRAME_LOOP, FRAME_IF = range(4)
+
+# Operators audited for the register cache of locals (context.py, ``lreg``):
+# they take registers only through the allocator or ``claim`` (which give
+# cached ones back) and read locals through the cache or their slots; the
+# control operators clear or reconcile it themselves (control.py).  Any other
+# operator runs with the cache emptied first.
+KEEPS_CACHE = [False] * _NUM_CODES
+for _c in (0x01, 0x02, 0x03, 0x04, 0x05, 0x0B, 0x0C, 0x0D, 0x0E, 0x1A, 0x1B, 0x20, 0x21, 0x22, 0x23, 0x41, 0x42,
+           *range(0x28, 0x3F), *range(0x45, 0x5B), 0x6A, 0x6B, 0x6C, *range(0x71, 0x79), 0x7C, 0x7D, 0x7E,
+           *range(0x83, 0x8B), 0xA7, 0xAC, 0xAD, *range(0xC0, 0xC5)):
+    KEEPS_CACHE[_c] = True
 
 
 class Frame:

@@ -18,10 +18,11 @@ from ..isa.x64.encoding import _pack_i32
 from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, FRAME_LOAD8, MOV_RR4, MOV_RR8, TEST_RR4
 from ..isa.x64.regs import CC_NE
 from ..wasm import opcodes as op
+from ..wasm.opcodes import GLOBAL, I32 as I32_IMM, I64 as I64_IMM, IMMEDIATES, LABEL, LOCAL, MEMARG, NONE
 from ..wasm.operators import BLOCK_EMPTY
 from ..wasm.types import I32, I64, V128
 from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
-                      K_REG, TSIZE, Frame)
+                      K_REG, KEEPS_CACHE, TSIZE, Frame)
 
 
 _CMP_FRAME_I8 = ALU_MI8[4][7 << 4 | 5]      # cmp dword [rbp + disp8], imm8 minus both
@@ -168,18 +169,69 @@ def visit_loop(c, imm):
     c.mc.emit_loop_checks(c)
 
 
-_SCAN = 48      # bytes of a loop's start scanned for the locals it sets
-_SETS = re.compile(rb"[\x21\x22]([\x00-\x7f])").findall     # local.set/tee of a local below 128
+_SCAN = 160     # the longest loop body scanned for the locals it sets
+
+# Immediate kinds (wasm.opcodes.IMMEDIATES) a straight-line loop body may hold:
+# the LEB128 ones and the fixed-size float constants.
+_LEB1 = (LOCAL, GLOBAL, LABEL, I32_IMM, I64_IMM)
+
+
+def _loop_sets(data, pos, end):
+    """The locals set in a loop whose body starts at ``pos``, when the body is
+    short (its ``end`` within ``_SCAN`` bytes) and one basic block of operators
+    that keep the register cache (``KEEPS_CACHE``; br_if is the back-edge or an
+    exit): only such loops carry locals in registers, since a merge or a call
+    inside would empty the cache and every back-edge would reload them.  None
+    otherwise."""
+    limit = min(pos + _SCAN, end)
+    sets = []
+    keeps = KEEPS_CACHE
+    imms = IMMEDIATES
+    while pos < limit:
+        b = data[pos]
+        pos += 1
+        if b == 0x0B:
+            return sets
+        if not keeps[b] or 0x02 <= b <= 0x05 or b == 0x0C or b == 0x0E:
+            return None
+        k = imms[b]
+        if b == 0x21 or b == 0x22:
+            if data[pos] & 0x80:
+                return None
+            sets.append(data[pos])
+            pos += 1
+        elif k == MEMARG:
+            if data[pos] & 0x40:
+                return None         # a memory index follows
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        elif k in _LEB1:
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        elif k != NONE:
+            return None
+    return None
 
 
 def _loop_cache(c):
     """The locals a loop carries in registers (its head's cache, which every
-    back-edge restores, ``conform``): the integer locals set near its start,
-    found by a byte scan of its first bytes (a false hit only costs a load
-    here).  Other cached locals are dropped, so a back-edge reloads only what
-    the loop changes.  Returns {local: register} or None."""
-    sets = _SETS(c.mc.module.data, c.offset + 2, c.offset + 2 + _SCAN) if (c.free & c.gmask).bit_count() >= 6 \
-        else ()
+    back-edge restores, ``conform``): the integer locals a short straight-line
+    loop sets (``_loop_sets``), loaded here when not cached yet.  Other cached
+    locals are dropped, so a back-edge moves only what the loop changes.
+    Returns {local: register} or None."""
+    data = c.mc.module.data
+    at = c.offset + 1
+    sets = None
+    if not data[at] & 0x80 and (c.free & c.gmask).bit_count() >= 6:
+        try:
+            sets = _loop_sets(data, at + 1, len(data))
+        except IndexError:          # a truncated body: the validator reports it
+            sets = None
     if not sets:
         if c.cmask:
             c.uncache_all()
@@ -190,7 +242,6 @@ def _loop_cache(c):
     hc = {}
     navail = (c.free & c.gmask).bit_count()
     for l in sets:
-        l = l[0]
         if l >= nl or l in hc:
             continue
         r = lreg[l]
