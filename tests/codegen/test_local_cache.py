@@ -163,6 +163,17 @@ PROGRAMS = {
         (local.set 1 (i64.add (local.get 0) (i64.const 1)))
         (local.set 2 (f64.reinterpret_i64 (local.get 1)))
         (i64.add (i64.reinterpret_f64 (local.get 2)) (local.get 1)))""", [(0,), (41,), (-1,)]),
+    # a tee'd address still on the stack when a float operator empties the cache
+    # (the entry takes the register over; a later get copies it)
+    "tee_then_float_op": ("""
+      (memory 1)
+      (func (export "f") (param i32 f64) (result f64) (local i32)
+        (f64.store (i32.const 64) (local.get 1))
+        (f64.store (i32.const 72) (f64.mul (local.get 1) (local.get 1)))
+        (f64.add
+          (f64.mul (local.get 1) (f64.load (local.tee 2 (i32.add (local.get 0) (i32.const 64)))))
+          (f64.add (f64.load offset=8 (local.get 2)) (f64.convert_i32_s (local.get 2)))))""",
+        [(0, 1.5), (0, -2.0), (8, 3.25)]),
     # a block result carried in rax while locals are cached
     "block_result": ("""
       (func (export "f") (param i32) (result i32) (local i32 i32)

@@ -573,7 +573,7 @@ class ModuleCompiler:
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
                 if c.cmask and not keeps[code]:
-                    c.uncache_all()
+                    c.uncache_for_op()
                 c.offset = off
                 table[code](c, imm)
         else:

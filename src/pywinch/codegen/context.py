@@ -284,6 +284,33 @@ class FuncCompiler:
                 lreg[rloc[low.bit_length() - 1]] = -1
                 m ^= low
 
+    def uncache_for_op(self):
+        """Empty the cache before an operator not audited for it.  A lazy read
+        of a cached local still on the stack (a local.tee's result, typically)
+        takes over the register instead, so it is not reloaded from the slot
+        just stored (a store-forwarding stall); the topmost one is also the
+        ``tee`` entry a following local.get copies."""
+        stack = self.stack
+        lreg = self.lreg
+        i = len(stack) - 1
+        lowest = max(i - 8, -1)
+        top = True
+        while i > lowest:
+            e = stack[i]
+            if e[0] == K_LOCAL:
+                l = e[2]
+                r = lreg[l]
+                if r >= 0 and e[1] == self.local_types[l]:
+                    lreg[l] = -1
+                    self.cmask &= ~(1 << r)
+                    e = (K_REG, e[1], r)
+                    stack[i] = e
+                    if top:
+                        self.tee = (l, i, e)
+                        top = False
+            i -= 1
+        self.uncache_all()
+
     def cache_local(self, local, r):
         """GPR ``r`` (owned by the caller, which gives it up) now holds ``local``'s value."""
         old = self.lreg[local]

@@ -221,9 +221,8 @@ def _loop_sets(data, pos, end):
 def _loop_cache(c):
     """The locals a loop carries in registers (its head's cache, which every
     back-edge restores, ``conform``): the integer locals a short straight-line
-    loop sets (``_loop_sets``), loaded here when not cached yet.  Other cached
-    locals are dropped, so a back-edge moves only what the loop changes.
-    Returns {local: register} or None."""
+    loop sets (``_loop_sets``), loaded here when not cached yet, and the
+    locals cached already (the loop reads them).  Returns {local: register} or None."""
     data = c.mc.module.data
     at = c.offset + 1
     sets = None
@@ -268,10 +267,11 @@ def _loop_cache(c):
         hc[l] = r
     m = c.cmask
     if m:
+        # Locals cached already stay: the loop only reads them (or sets them: in hc).
         rloc = c.rloc
         for r in c.gpr_alloc:
-            if m >> r & 1 and rloc[r] not in hc:
-                c.uncache_reg(r)
+            if m >> r & 1:
+                hc[rloc[r]] = r
     return hc or None
 
 

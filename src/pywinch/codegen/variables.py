@@ -97,8 +97,7 @@ def _store_local(c, idx, keep):
             c.a.buf += FRAME_STORE8[TSIZE[t]][r] + D8[disp & 0xFF]
         else:
             c.a.store(TSIZE[t], r, c.fp, disp)
-        if r < 16 and (not keep or c.home is not None and idx in c.home) \
-                and (c.free & c.gmask).bit_count() >= _KEEP_FREE:
+        if r < 16 and (c.free & c.gmask).bit_count() >= _KEEP_FREE:
             # cache_local inlined: r stays out of the free mask, now the cache's
             lreg[idx] = r
             c.rloc[r] = idx
@@ -130,7 +129,7 @@ def _store_local(c, idx, keep):
     # keep a K_MEM/K_LOCAL/K_CMP value: load it once, store it, keep the register.
     r = c.pop_reg()
     c.a.store(TSIZE[t], r, c.fp, disp)
-    if r < 16 and c.home is not None and idx in c.home and (c.free & c.gmask).bit_count() >= _KEEP_FREE:
+    if r < 16 and (c.free & c.gmask).bit_count() >= _KEEP_FREE:
         _cache(c, idx, t, r)
         stack.append((K_LOCAL, t, idx))
         return
