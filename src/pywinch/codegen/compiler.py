@@ -28,7 +28,7 @@ from ..wasm.operators import ran_out, read_blocktype, read_op
 from ..wasm.types import I32, I64, V128, VALTYPES
 from ..wasm.validate import FuncValidator, check_module
 from . import calls, control, convert, floats, integer, reference, simd_bits, simd_float, simd_int, simd_mem, variables
-from .context import FRAME_FUNC, K_CONST, K_LOCAL, Frame, FuncCompiler
+from .context import FRAME_FUNC, K_CONST, K_LOCAL, KEEPS_CACHE, Frame, FuncCompiler
 
 # --- dispatch tables ----------------------------------------------------------------
 
@@ -89,6 +89,7 @@ def _opmap_table(base):
 FUSES = [False] * op.NUM_CODES
 for _c in (op.BR_IF, op.IF, op.SELECT, op.SELECT_TYPED, 0x45):
     FUSES[_c] = True
+
 
 # How the compile loop decodes and validates each single-byte opcode, tested
 # in this order (the most frequent first): local.get, i32/i64.const, a fixed-type
@@ -201,6 +202,7 @@ class ModuleCompiler:
                 self.fast_memory[0] = self.fast_memory[0][:2] + (self.abi.HEAP_BASE,)
         else:
             self.gpr_alloc = self.abi.GPR_ALLOC
+        self.gpr_mask = sum(1 << r for r in self.gpr_alloc)
 
         self.func_sigs = [wasm_sig(ft) for ft in ctx.funcs]
         self.has_v128 = (any(V128 in t.params or V128 in t.results for t in m.types)
@@ -313,6 +315,7 @@ class ModuleCompiler:
                 self._opmap_table = _opmap_table(table)
             table = self._opmap_table
         fuses = FUSES
+        keeps = KEEPS_CACHE
         block_results = _BLOCK_RESULTS
         vops = VOPS
         handlers = VHANDLERS
@@ -569,6 +572,8 @@ class ModuleCompiler:
             if c.reachable:
                 if c.flags_live and not fuses[code]:
                     c.materialize_cmp()
+                if c.cmask and not keeps[code]:
+                    c.uncache_for_op()
                 c.offset = off
                 table[code](c, imm)
         else:

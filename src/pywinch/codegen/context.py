@@ -11,7 +11,8 @@ Value stack entries are tuples ``(kind, type, val)``:
   i64/f64 64-bit, refs 0 for null);
 * ``(K_REG, t, r)``: in register ``r``, owned by this entry alone;
 * ``(K_LOCAL, t, i)``: the current value of local ``i`` (lazy ``local.get``;
-  ``local.set i`` materializes these first);
+  ``local.set i`` materializes these first), read from the register caching
+  the local when there is one (``lreg``, see FuncCompiler.__init__);
 * ``(K_MEM, t, 0)``: spilled to the frame slot of its stack index;
 * ``(K_CMP, I32, cc)``: the flags of a comparison just emitted; ``cc`` is the
   condition under which the value is 1.  Only the top entry can be a K_CMP;
@@ -47,8 +48,10 @@ from __future__ import annotations
 
 from ..errors import CompileError
 from ..isa.x64.abi import FP, SCRATCH
-from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_LOAD32, FRAME_STORE8, FRAME_STORE32, MOV_I32, PACK_I32, PACK_U32,
+from ..isa.x64.gpr import (D8, FRAME_LOAD8, FRAME_LOAD32, FRAME_STORE8, FRAME_STORE32, MOV_I32, MOV_RR4, MOV_RR8,
+                           PACK_I32, PACK_U32,
                            SETCC_ZX, STORE_D0, STORE_D8, STORE_D32, STORE_IMM_D0, STORE_IMM_D8, STORE_IMM_D32)
+from ..wasm.opcodes import NUM_CODES as _NUM_CODES
 from ..wasm.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 K_CONST, K_REG, K_LOCAL, K_MEM, K_CMP = range(5)
@@ -69,6 +72,17 @@ MASK[I32] = MASK[F32] = 0xFFFFFFFF
 
 FRAME_FUNC, FRAME_BLOCK, FRAME_LOOP, FRAME_IF = range(4)
 
+# Operators audited for the register cache of locals (context.py, ``lreg``):
+# they take registers only through the allocator or ``claim`` (which give
+# cached ones back) and read locals through the cache or their slots; the
+# control operators clear or reconcile it themselves (control.py).  Any other
+# operator runs with the cache emptied first.
+KEEPS_CACHE = [False] * _NUM_CODES
+for _c in (0x01, 0x02, 0x03, 0x04, 0x05, 0x0B, 0x0C, 0x0D, 0x0E, 0x1A, 0x1B, 0x20, 0x21, 0x22, 0x23, 0x41, 0x42,
+           *range(0x28, 0x3F), *range(0x45, 0x5B), 0x6A, 0x6B, 0x6C, *range(0x71, 0x79), 0x7C, 0x7D, 0x7E,
+           *range(0x83, 0x8B), 0xA7, 0xAC, 0xAD, *range(0xC0, 0xC5)):
+    KEEPS_CACHE[_c] = True
+
 
 class Frame:
     """A control frame.  ``base``: stack height below the params; ``label``:
@@ -81,7 +95,7 @@ class Frame:
     loop's ``head`` is the offset of its bound label."""
 
     __slots__ = ("kind", "params", "results", "base", "label", "else_label", "branched", "has_else", "arity",
-                 "res_reg", "fix", "head")
+                 "res_reg", "fix", "head", "hcache")
 
     def __init__(self, kind, params, results, base, label, else_label=-1):
         self.kind = kind
@@ -98,6 +112,7 @@ class Frame:
         self.res_reg = -1
         self.fix = None         # rel32 fields that jump to the end (see the class docstring)
         self.head = -1
+        self.hcache = None      # a loop: the locals cached at its head, {local: register}
 
 
 def _signed32(v):
@@ -141,7 +156,7 @@ class FuncCompiler:
         "slot_base", "max_slot", "max_out", "reachable", "dead", "offset", "trap_sites", "trap_stubs",
         "pcmap", "functype", "sig", "frame_patch", "func_index", "validator", "gpr_alloc", "xmm_alloc",
         "fp", "scratch", "vmctx", "fuel_pending", "fuel_on", "flags_live", "ldisp", "spill_hints", "origin", "uses_heap", "heap_load", "opmap", "all_free", "tee",
-        "sstride", "zero_area",
+        "sstride", "zero_area", "lreg", "rloc", "cmask", "home", "gmask",
     )
 
     def __init__(self, mc, func_index, functype, declared_locals, validator, origin=0, wide=False):
@@ -165,6 +180,7 @@ class FuncCompiler:
             free |= 1 << r
         self.free = free
         self.all_free = free        # the mask when no register holds a value
+        self.gmask = mc.gpr_mask
         # (local, stack index, entry) after a local.tee left the value in a register:
         # while that very entry is still at that index, a local.get copies the register.
         self.tee = None
@@ -203,6 +219,18 @@ class FuncCompiler:
         self.spill_hints = [(0, None), (0, None)]   # per class (gpr, xmm): see spill_oldest
         self.fuel_on = mc.fuel
         self.fuel_pending = 1 if mc.fuel else 0   # operators charged at the next flush (1: the call)
+        # The register cache of locals (write-through: a local's slot is always
+        # current, so a cached register may be dropped at any time without a
+        # store).  ``lreg[l]``: the GPR holding local l's value, else -1;
+        # ``rloc[r]``: the local GPR r holds; ``cmask``: the cached registers.
+        # A cached register is absent from the free mask (nobody else writes
+        # it) until the allocator, a fixed-register claim or a label takes it
+        # back (``uncache_*``).  ``home``: the innermost loop header's cache
+        # (local -> register), where a back-edge must put them (control.py).
+        self.lreg = [-1] * len(self.local_types)
+        self.rloc = [-1] * 16
+        self.cmask = 0
+        self.home = None
 
     # ------------------------------------------------------------- locations
     def local_disp(self, i):
@@ -220,8 +248,97 @@ class FuncCompiler:
             if free >> r & 1:
                 self.free = free & ~(1 << r)
                 return r
-        self.spill_oldest(False)
+        if self.cmask:
+            self.evict_cached()
+        else:
+            self.spill_oldest(False)
         return self.alloc_gpr()
+
+    # ------------------------------------------------------- local cache
+    def evict_cached(self):
+        """Give back one cached register (the last in allocation order, the
+        least likely to be a loop's home register)."""
+        m = self.cmask
+        for r in reversed(self.gpr_alloc):
+            if m >> r & 1:
+                self.uncache_reg(r)
+                return
+
+    def uncache_reg(self, r):
+        """Forget what cached register ``r`` holds; it becomes free."""
+        self.lreg[self.rloc[r]] = -1
+        self.rloc[r] = -1
+        self.cmask &= ~(1 << r)
+        self.free |= 1 << r
+
+    def uncache_all(self):
+        """Forget every cached local (at labels, calls, anything not audited)."""
+        m = self.cmask
+        if m:
+            self.free |= m
+            self.cmask = 0
+            lreg = self.lreg
+            rloc = self.rloc        # meaningful only where cmask has the bit: left as is
+            while m:
+                low = m & -m
+                lreg[rloc[low.bit_length() - 1]] = -1
+                m ^= low
+
+    def uncache_for_op(self):
+        """Empty the cache before an operator not audited for it.  A lazy read
+        of a cached local still on the stack (a local.tee's result, typically)
+        takes over the register instead, so it is not reloaded from the slot
+        just stored (a store-forwarding stall); the topmost one is also the
+        ``tee`` entry a following local.get copies."""
+        stack = self.stack
+        lreg = self.lreg
+        i = len(stack) - 1
+        lowest = max(i - 8, -1)
+        top = True
+        while i > lowest:
+            e = stack[i]
+            if e[0] == K_LOCAL:
+                l = e[2]
+                r = lreg[l]
+                if r >= 0 and e[1] == self.local_types[l]:
+                    lreg[l] = -1
+                    self.cmask &= ~(1 << r)
+                    e = (K_REG, e[1], r)
+                    stack[i] = e
+                    if top:
+                        self.tee = (l, i, e)
+                        top = False
+            i -= 1
+        self.uncache_all()
+
+    def cache_local(self, local, r):
+        """GPR ``r`` (owned by the caller, which gives it up) now holds ``local``'s value."""
+        old = self.lreg[local]
+        if old >= 0:
+            self.uncache_reg(old)
+        self.lreg[local] = r
+        self.rloc[r] = local
+        self.cmask |= 1 << r
+        self.free &= ~(1 << r)
+
+    def cache_snapshot(self):
+        m = self.cmask
+        rloc = self.rloc
+        return m, [(r, rloc[r]) for r in range(16) if m >> r & 1]
+
+    def cache_restore(self, snap):
+        """Back to a snapshot's cache (the free mask is restored by the caller)."""
+        m = self.cmask
+        lreg = self.lreg
+        rloc = self.rloc
+        for r in range(16):
+            if m >> r & 1:
+                lreg[rloc[r]] = -1
+                rloc[r] = -1
+        self.cmask = snap[0]
+        for r, l in snap[1]:
+            lreg[l] = r
+            rloc[r] = l
 
     def alloc_xmm(self):
         free = self.free
@@ -279,6 +396,8 @@ class FuncCompiler:
 
     def claim(self, r):
         """Take the specific register ``r`` (evicting a stack value that holds it)."""
+        if self.cmask >> r & 1:
+            self.uncache_reg(r)
         if self.free >> r & 1:
             self.free &= ~(1 << r)
             return r
@@ -306,6 +425,9 @@ class FuncCompiler:
             if free >> r & 1:
                 self.free = free & ~(1 << r)
                 return r
+        if not xmm and self.cmask:
+            self.evict_cached()
+            return self._try_alloc_other(xmm)
         return None
 
     # ------------------------------------------------------- moving values
@@ -327,7 +449,12 @@ class FuncCompiler:
             else:
                 a.mov_ri(TSIZE[t], r, v)
         elif k == K_LOCAL:
-            a.load(TSIZE[t], r, self.fp, self.local_disp(v))
+            rc = self.lreg[v]
+            if rc >= 0 and r < 16:
+                if rc != r:
+                    a.buf += (MOV_RR8 if TSIZE[t] == 8 else MOV_RR4)[rc << 4 | r]
+            else:
+                a.load(TSIZE[t], r, self.fp, self.local_disp(v))
         elif k == K_MEM:
             a.load(TSIZE[t], r, self.fp, self.slot_disp(idx))
         else:  # K_CMP
@@ -363,6 +490,10 @@ class FuncCompiler:
                 # of it stalls until that store commits (no store-to-load forwarding),
                 # which cost sha256 a third of its time.
                 if k == K_LOCAL:
+                    rc = self.lreg[v]
+                    if rc >= 0 and not IS_FLOAT[t]:
+                        a.buf += head[rc << 4 | base] + tail
+                        return
                     sd = self.ldisp[v]
                 else:
                     sd = self.slot_disp(idx)
@@ -468,6 +599,10 @@ class FuncCompiler:
                 r = self.alloc_gpr()
         # load_value inlined for the common cases, the bytes appended directly
         if k == K_LOCAL:
+            rc = self.lreg[e[2]]        # looked up after the allocation (which may evict it)
+            if rc >= 0 and r < 16:
+                self.a.buf += (MOV_RR8 if TSIZE[t] == 8 else MOV_RR4)[rc << 4 | r]
+                return r
             d = self.ldisp[e[2]]
             if -128 <= d <= 127:
                 self.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
@@ -651,5 +786,7 @@ class FuncCompiler:
 
     def set_unreachable(self):
         self.reachable = False
+        if self.cmask:
+            self.uncache_all()
         self.fuel_pending = 0       # flushed by the branch, or lost to a trap
         self.drop_to(self.frames[-1].base if self.frames else 0)

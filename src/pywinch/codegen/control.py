@@ -9,18 +9,20 @@ reached only by falling through keeps its values where they are (no merge).
 
 from __future__ import annotations
 
+import re
 import struct
 
 from ..errors import TrapCode
 from ..isa.x64.asm import JCC_NEAR, JCC_NEAR0
 from ..isa.x64.encoding import _pack_i32
-from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, TEST_RR4
+from ..isa.x64.gpr import ALU_MI8, ALU_MI8_D32, D8, FRAME_LOAD8, MOV_RR4, MOV_RR8, TEST_RR4
 from ..isa.x64.regs import CC_NE
 from ..wasm import opcodes as op
+from ..wasm.opcodes import GLOBAL, I32 as I32_IMM, I64 as I64_IMM, IMMEDIATES, LABEL, LOCAL, MEMARG, NONE
 from ..wasm.operators import BLOCK_EMPTY
-from ..wasm.types import V128
+from ..wasm.types import I32, I64, V128
 from .context import (FRAME_BLOCK, FRAME_FUNC, FRAME_IF, FRAME_LOOP, IS_FLOAT, K_CMP, K_CONST, K_LOCAL, K_MEM,
-                      K_REG, TSIZE, Frame)
+                      K_REG, KEEPS_CACHE, TSIZE, Frame)
 
 
 _CMP_FRAME_I8 = ALU_MI8[4][7 << 4 | 5]      # cmp dword [rbp + disp8], imm8 minus both
@@ -44,6 +46,10 @@ def _pop_condition(c):
     if k == K_LOCAL:
         # Test the local in its slot: no register, no load (cmp dword [rbp + d], 0).
         c.stack.pop()
+        rc = c.lreg[e[2]]
+        if rc >= 0:
+            c.a.buf += TEST_RR4[rc << 4 | rc]
+            return cc.CC_NE, None
         d = c.ldisp[e[2]]
         if -128 <= d <= 127:
             c.a.buf += _CMP_FRAME_I8 + D8[d & 0xFF] + b"\0"
@@ -156,9 +162,181 @@ def visit_loop(c, imm):
         c.fuel_flush()
     # Branches go to the recorded head (_jump_to); a label only if a br_table needs one.
     f = Frame(FRAME_LOOP, ft.params, ft.results, base, -1)
+    f.hcache = _loop_cache(c)
+    c.home = f.hcache
     f.head = len(c.a.buf)
     c.frames.append(f)
     c.mc.emit_loop_checks(c)
+
+
+_SCAN = 160     # the longest loop body scanned for the locals it sets
+
+# Immediate kinds (wasm.opcodes.IMMEDIATES) a straight-line loop body may hold:
+# the LEB128 ones and the fixed-size float constants.
+_LEB1 = (LOCAL, GLOBAL, LABEL, I32_IMM, I64_IMM)
+
+
+def _loop_sets(data, pos, end):
+    """The locals set in a loop whose body starts at ``pos``, when the body is
+    short (its ``end`` within ``_SCAN`` bytes) and one basic block of operators
+    that keep the register cache (``KEEPS_CACHE``; br_if is the back-edge or an
+    exit): only such loops carry locals in registers, since a merge or a call
+    inside would empty the cache and every back-edge would reload them.  None
+    otherwise."""
+    limit = min(pos + _SCAN, end)
+    sets = []
+    keeps = KEEPS_CACHE
+    imms = IMMEDIATES
+    while pos < limit:
+        b = data[pos]
+        pos += 1
+        if b == 0x0B:
+            return sets
+        if not keeps[b] or 0x02 <= b <= 0x05 or b == 0x0C or b == 0x0E:
+            return None
+        k = imms[b]
+        if b == 0x21 or b == 0x22:
+            if data[pos] & 0x80:
+                return None
+            sets.append(data[pos])
+            pos += 1
+        elif k == MEMARG:
+            if data[pos] & 0x40:
+                return None         # a memory index follows
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        elif k in _LEB1:
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        elif k != NONE:
+            return None
+    return None
+
+
+def _loop_cache(c):
+    """The locals a loop carries in registers (its head's cache, which every
+    back-edge restores, ``conform``): the integer locals a short straight-line
+    loop sets (``_loop_sets``), loaded here when not cached yet, and the
+    locals cached already (the loop reads them).  Returns {local: register} or None."""
+    data = c.mc.module.data
+    at = c.offset + 1
+    sets = None
+    if not data[at] & 0x80 and (c.free & c.gmask).bit_count() >= 6:
+        try:
+            sets = _loop_sets(data, at + 1, len(data))
+        except IndexError:          # a truncated body: the validator reports it
+            sets = None
+    if not sets:
+        if c.cmask:
+            c.uncache_all()
+        return None
+    ltypes = c.local_types
+    nl = len(ltypes)
+    lreg = c.lreg
+    hc = {}
+    navail = (c.free & c.gmask).bit_count()
+    for l in sets:
+        if l >= nl or l in hc:
+            continue
+        r = lreg[l]
+        if r < 0:
+            if navail < 5 or len(hc) == 4:
+                continue
+            t = ltypes[l]
+            if t != I32 and t != I64:
+                continue
+            free = c.free
+            for r in c.gpr_alloc:
+                if free >> r & 1:
+                    break
+            d = c.ldisp[l]
+            if -128 <= d <= 127:
+                c.a.buf += FRAME_LOAD8[TSIZE[t]][r] + D8[d & 0xFF]
+            else:
+                c.a.load(TSIZE[t], r, c.fp, d)
+            c.free = free & ~(1 << r)       # cache_local inlined (l is not cached)
+            lreg[l] = r
+            c.rloc[r] = l
+            c.cmask |= 1 << r
+            navail -= 1
+        hc[l] = r
+    m = c.cmask
+    if m:
+        # Locals cached already stay: the loop only reads them (or sets them: in hc).
+        rloc = c.rloc
+        for r in c.gpr_alloc:
+            if m >> r & 1:
+                hc[rloc[r]] = r
+    return hc or None
+
+
+def conforms(c, hc):
+    lreg = c.lreg
+    for l, r in hc.items():
+        if lreg[l] != r:
+            return False
+    return True
+
+
+def _emit_moves(c, hc):
+    """Emit the moves that put each local of ``hc`` in its register: from the
+    register caching it, ordered so no source is overwritten before it is read
+    (a cycle reads one from its slot, always current); returns the locals moved."""
+    lreg = c.lreg
+    pending = [[l, r, lreg[l]] for l, r in hc.items() if lreg[l] != r]
+    moved = []
+    a = c.a
+    ltypes = c.local_types
+    while pending:
+        for item in pending:
+            r = item[1]
+            for other in pending:
+                if other[2] == r and other is not item:
+                    break
+            else:
+                break       # nobody still needs r
+        else:
+            item = pending[0]
+            r = item[1]
+            for other in pending:
+                if other[2] == r:
+                    other[2] = -1       # a cycle: that one reads its slot instead
+        pending.remove(item)
+        l, r, x = item
+        size = TSIZE[ltypes[l]]
+        if x >= 0:
+            a.buf += (MOV_RR8 if size == 8 else MOV_RR4)[x << 4 | r]
+        else:
+            a.load(size, r, c.fp, c.ldisp[l])
+        moved.append((l, r))
+    return moved
+
+
+def conform_both(c, hc):
+    """A conditional back-edge: put the loop head's cached locals in their
+    registers before the jump, on both paths (moves keep the flags), and make
+    that the cache; False (nothing done) when a destination holds a stack value."""
+    lreg = c.lreg
+    avail = c.free | c.cmask
+    for l, r in hc.items():
+        if lreg[l] != r and not avail >> r & 1:
+            return False
+    for l, r in _emit_moves(c, hc):
+        if c.cmask >> r & 1:
+            c.uncache_reg(r)
+        c.cache_local(l, r)
+    return True
+
+
+def conform(c, hc):
+    """A back-edge: put the loop head's cached locals in their registers (on
+    the taken path only; the compile-time cache is not changed)."""
+    _emit_moves(c, hc)
 
 
 def visit_if(c, imm):
@@ -183,6 +361,8 @@ def visit_if(c, imm):
 def visit_else(c, imm):
     f = c.frames[-1]
     a = c.a
+    if c.cmask:
+        c.uncache_all()     # the else label is reached from the if's condition
     if c.reachable:
         if c.fuel_on:
             c.fuel_flush()
@@ -205,6 +385,8 @@ def visit_end(c, imm):
     if kind == FRAME_BLOCK:
         if not f.branched:
             return      # reached only by falling through: values stay where they are
+        if c.cmask:
+            c.uncache_all()     # a merge: the cache of one incoming path means nothing
         if not f.results:
             # The commonest merge: nothing to carry, only the label to bind.
             if c.fuel_on and c.reachable:
@@ -227,9 +409,19 @@ def visit_end(c, imm):
             emit_return(c)
         return
     elif kind == FRAME_LOOP:
-        return          # branches went to the head; the end is a plain fallthrough
+        # Branches went to the head; the end is a plain fallthrough.  The
+        # enclosing loop's head cache is the one back-edges now reconcile with.
+        home = None
+        for g in reversed(c.frames):
+            if g.kind == FRAME_LOOP:
+                home = g.hcache
+                break
+        c.home = home
+        return
     elif f.has_else and not f.branched:
         return
+    if c.cmask:
+        c.uncache_all()     # a merge: the cache of one incoming path means nothing
     a = c.a
     n = len(f.results)
     rr = f.res_reg
@@ -300,6 +492,8 @@ def _branch_to(c, depth):
         c.copy_to_reg(stack[-1], len(stack) - 1, f.res_reg)
     else:
         c.move_to_label(f.base, len(f.arity))
+    if f.hcache is not None:
+        conform(c, f.hcache)
     f.branched = True
     _jump_to(c, f, -1)
 
@@ -354,6 +548,9 @@ def visit_br_if(c, depth):
             # Values already at the label's height: store them in place, branch directly.
             if n:
                 c.canonicalize_top(n)
+        hc = f.hcache
+        if len(stack) - n == f.base and (hc is None or conforms(c, hc) or conform_both(c, hc)):
+            # (a loop head's cached locals checked after the stores, which may take a register)
             f.branched = True
             if f.head < 0:
                 # A block's end (_jump_to inlined: the commonest branch of all)
@@ -371,10 +568,12 @@ def visit_br_if(c, depth):
     a.jcc(cc ^ 1, skip)
     saved_free = c.free
     saved_stack = list(c.stack)
+    saved_cache = c.cache_snapshot()
     _branch_to(c, depth)
     # The taken path's moves do not change the fallthrough state.
     c.stack[:] = saved_stack
     c.free = saved_free
+    c.cache_restore(saved_cache)
     a.bind(skip)
 
 
@@ -394,7 +593,8 @@ def visit_br_table(c, imm):
         lab = stubs.get(depth)
         if lab is None:
             f = frames[-1 - depth]
-            if f.kind != FRAME_FUNC and f.res_reg < 0 and len(c.stack) - n == f.base:
+            if (f.kind != FRAME_FUNC and f.res_reg < 0 and len(c.stack) - n == f.base
+                    and (f.hcache is None or conforms(c, f.hcache))):
                 lab = _label_of(c, f)
                 f.branched = True
             else:
@@ -411,6 +611,7 @@ def visit_br_table(c, imm):
     c.free |= 1 << r
     saved = list(c.stack)
     saved_free = c.free
+    saved_cache = c.cache_snapshot()
     for depth, lab in stubs.items():
         f = frames[-1 - depth]
         if lab == f.label:
@@ -418,9 +619,11 @@ def visit_br_table(c, imm):
         a.bind(lab)
         c.stack[:] = saved
         c.free = saved_free
+        c.cache_restore(saved_cache)
         _branch_to(c, depth)
     c.stack[:] = saved
     c.free = saved_free
+    c.cache_restore(saved_cache)
     c.set_unreachable()
 
 

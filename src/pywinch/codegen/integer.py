@@ -11,7 +11,7 @@ from ..errors import TrapCode
 from ..isa.x64 import cpu
 from ..wasm import opcodes as op
 from ..wasm.types import I32, I64
-from ..isa.x64.gpr import (ALU_MI8, ALU_MI8_D32, ALU_MI32, ALU_MI32_D32, ALU_RI8, ALU_RI32, ALU_RM_FRAME8, ALU_RM_FRAME32,
+from ..isa.x64.gpr import (MOV_RR4, MOV_RR8, ALU_MI8, ALU_MI8_D32, ALU_MI32, ALU_MI32_D32, ALU_RI8, ALU_RI32, ALU_RM_FRAME8, ALU_RM_FRAME32,
                            ALU_RR, D8, FRAME_LOAD8, FRAME_LOAD32, PACK_I32, SHIFT1, SHIFTI, TEST_RR4)
 from .context import K_CMP, K_CONST, K_LOCAL, K_MEM, K_REG, MASK, TSIZE, fits_simm32, imm32_of, simm32
 
@@ -33,6 +33,7 @@ def _make_binop(t, alu_op, commutative, fold):
     size = TSIZE[t]
     not_mask = MASK[t] if alu_op == XOR else -1         # x ^ -1 is a not
     load8, load32 = FRAME_LOAD8[size], FRAME_LOAD32[size]
+    mov_rr = MOV_RR8 if size == 8 else MOV_RR4
     ri8, ri32 = ALU_RI8[size], ALU_RI32[size]
     op4 = alu_op << 4
 
@@ -68,9 +69,12 @@ def _make_binop(t, alu_op, commutative, fold):
                             break
                     else:
                         ra = c.alloc_gpr()
+                    rc = c.lreg[ea[2]]      # after the allocation, which may evict it
                     d = c.ldisp[ea[2]]
                     # mov ra, [rbp + d]; op ra, imm (8- or 32-bit forms of each)
-                    if -128 <= d <= 127:
+                    if rc >= 0:
+                        ld = mov_rr[rc << 4 | ra]
+                    elif -128 <= d <= 127:
                         ld = load8[ra] + D8[d & 0xFF]
                     elif -0x80000000 <= d <= 0x7FFFFFFF:
                         ld = load32[ra] + PACK_I32(d)
@@ -113,8 +117,11 @@ def _make_binop(t, alu_op, commutative, fold):
                     break
             else:
                 ra = c.alloc_gpr()
+            rc = c.lreg[ea[2]]
             d = c.ldisp[ea[2]]
-            if -128 <= d <= 127:
+            if rc >= 0:
+                a.buf += mov_rr[rc << 4 | ra]
+            elif -128 <= d <= 127:
                 a.buf += FRAME_LOAD8[size][ra] + D8[d & 0xFF]
             elif -0x80000000 <= d <= 0x7FFFFFFF:
                 a.buf += FRAME_LOAD32[size][ra] + PACK_I32(d)
@@ -136,7 +143,10 @@ def _make_binop(t, alu_op, commutative, fold):
                     a.alu_ri(alu_op, size, ra, imm)
         elif k == K_LOCAL:
             d = c.ldisp[eb[2]]
-            if -128 <= d <= 127:
+            rc = c.lreg[eb[2]]
+            if rc >= 0:
+                a.buf += ALU_RR[size][alu_op << 8 | rc << 4 | ra]
+            elif -128 <= d <= 127:
                 a.buf += ALU_RM_FRAME8[size][alu_op << 8 | ra << 4 | 5] + D8[d & 0xFF]
             elif -0x80000000 <= d <= 0x7FFFFFFF:
                 a.buf += ALU_RM_FRAME32[size][alu_op << 8 | ra << 4 | 5] + PACK_I32(d)
@@ -169,7 +179,9 @@ def _make_mul(t):
             c.stack.append((K_REG, t, rs))
             return
         ra = c.to_reg(ea)
-        if eb[0] == K_LOCAL:
+        if eb[0] == K_LOCAL and c.lreg[eb[2]] >= 0:
+            a.imul_rr(size, ra, c.lreg[eb[2]])
+        elif eb[0] == K_LOCAL:
             a.imul_rm(size, ra, c.fp, c.local_disp(eb[2]))
         else:
             rb = c.to_reg(eb)
@@ -224,7 +236,18 @@ def _make_compare(t, cc):
         if imm is not None:
             if size == 4 and imm > 0x7FFFFFFF:
                 imm -= 0x100000000
-            if ea[0] == K_LOCAL:
+            if ea[0] == K_LOCAL and c.lreg[ea[2]] >= 0:
+                ra = c.lreg[ea[2]]          # read only: the cache keeps it
+                if imm == 0:
+                    if size == 4:
+                        a.buf += TEST_RR4[ra << 4 | ra]
+                    else:
+                        a.test_rr(size, ra, ra)
+                elif -128 <= imm <= 127:
+                    a.buf += ALU_RI8[size][CMP << 4 | ra] + D8[imm & 0xFF]
+                else:
+                    a.alu_ri(CMP, size, ra, imm)
+            elif ea[0] == K_LOCAL:
                 # cmp [rbp + d], imm: disp8/disp32 and imm8/imm32 forms
                 d = c.ldisp[ea[2]]
                 if -128 <= d <= 127:
@@ -255,6 +278,10 @@ def _make_compare(t, cc):
             ka = ea[0]
             if ka == K_REG:
                 ra = ea[2]
+            elif ka == K_LOCAL and c.lreg[ea[2]] >= 0 and (kb == K_REG or kb == K_LOCAL):
+                # Read only, and nothing is allocated before the compare: borrow it.
+                ra = c.lreg[ea[2]]
+                ka = -1
             elif ka == K_LOCAL:
                 free = c.free           # alloc_gpr inlined
                 for ra in c.gpr_alloc:
@@ -272,7 +299,9 @@ def _make_compare(t, cc):
                     a.load(size, ra, c.fp, d)
             else:
                 ra = c.to_reg(ea)
-            if kb == K_LOCAL:
+            if kb == K_LOCAL and c.lreg[eb[2]] >= 0:
+                a.buf += ALU_RR[size][CMP << 8 | c.lreg[eb[2]] << 4 | ra]
+            elif kb == K_LOCAL:
                 d = c.ldisp[eb[2]]
                 if -128 <= d <= 127:
                     a.buf += ALU_RM_FRAME8[size][CMP << 8 | ra << 4 | 5] + D8[d & 0xFF]
@@ -284,7 +313,8 @@ def _make_compare(t, cc):
                 rb = eb[2] if kb == K_REG else c.to_reg(eb)
                 a.buf += ALU_RR[size][CMP << 8 | rb << 4 | ra]
                 c.free |= 1 << rb
-            c.free |= 1 << ra
+            if ka != -1:
+                c.free |= 1 << ra
         stack.append((K_CMP, I32, cond))
         c.flags_live = True
     return visit
@@ -304,7 +334,14 @@ def _make_eqz(t):
             c.stack[-1] = (K_CONST, I32, 1 if e[2] == 0 else 0)
             return
         # cmp [local], 0 / test r, r appended from isa/x64's tables when short
-        if k == K_LOCAL:
+        if k == K_LOCAL and c.lreg[e[2]] >= 0:
+            c.stack.pop()
+            r = c.lreg[e[2]]
+            if size == 4:
+                c.a.buf += TEST_RR4[r << 4 | r]
+            else:
+                c.a.test_rr(size, r, r)
+        elif k == K_LOCAL:
             c.stack.pop()
             d = c.ldisp[e[2]]
             if -128 <= d <= 127:
@@ -506,6 +543,11 @@ def _make_extend(t, from_size, signed):
             if signed:
                 v = _sx(v, fbits)
             c.stack[-1] = (K_CONST, t, v & MASK[t])
+            return
+        if e[0] == K_LOCAL and from_size == 4 and not signed:
+            # A 4-byte read of the local (slot or cached register) zero-extends: one mov.
+            c.stack[-1] = (K_LOCAL, I32, e[2])
+            c.stack.append((K_REG, t, c.pop_reg()))
             return
         r = c.pop_reg()
         if signed:

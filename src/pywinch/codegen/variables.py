@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from .. import vmoffsets as vo
 from ..errors import CompileError, TrapCode
+from ..isa.x64.gpr import D8, FRAME_STORE8, MOV_RR4, MOV_RR8
 from ..isa.x64.masm import HEAP_GUARD
 from ..wasm import opcodes as op
 from ..wasm.types import F32, F64, I32, I64
 from .calls import call_builtin
-from .context import IS_FLOAT, K_CONST, K_LOCAL, K_REG, TSIZE
+from .context import IS_FLOAT, K_CONST, K_LOCAL, K_MEM, K_REG, TSIZE
 
 # --- constants -------------------------------------------------------------------
 
@@ -57,8 +58,16 @@ def visit_local_get(c, idx):
 _TWIN = {I32: F32, F32: I32, I64: F64, F64: I64}
 
 
+# A local is cached only while this many GPRs stay truly free, so the
+# allocator's fast path (a free register) keeps hitting and pressure-heavy code
+# compiles as before; loops get theirs from the preload (control.py).
+_KEEP_FREE = 4
+
+
 def _store_local(c, idx, keep):
-    """Store the top value to local ``idx``; pop it unless ``keep``."""
+    """Store the top value to local ``idx``; pop it unless ``keep``.  A value in
+    a GPR stays cached as the local's (write-through: the slot is stored too),
+    and a kept one becomes a lazy reference to the local, read from that register."""
     stack = c.stack
     t = c.local_types[idx]
     # Membership is a C-level scan: only walk the stack when a reference exists.
@@ -74,13 +83,42 @@ def _store_local(c, idx, keep):
         if not keep:
             stack.pop()
         return
+    lreg = c.lreg
+    r = lreg[idx]
+    if r >= 0:
+        # The slot changes: the old cached value is stale (after the reads above).
+        # (uncache_reg inlined)
+        lreg[idx] = -1
+        c.cmask &= ~(1 << r)
+        c.free |= 1 << r
     if k == K_REG:
-        c.a.store(TSIZE[t], e[2], c.fp, disp)
+        r = e[2]
+        if -128 <= disp <= 127:
+            c.a.buf += FRAME_STORE8[TSIZE[t]][r] + D8[disp & 0xFF]
+        else:
+            c.a.store(TSIZE[t], r, c.fp, disp)
+        if r < 16 and (c.free & c.gmask).bit_count() >= _KEEP_FREE:
+            # cache_local inlined: r stays out of the free mask, now the cache's
+            lreg[idx] = r
+            c.rloc[r] = idx
+            c.cmask |= 1 << r
+            if keep:
+                stack[-1] = (K_LOCAL, t, idx)
+            else:
+                stack.pop()
+            return
         if not keep:
             stack.pop()
-            c.free |= 1 << e[2]
+            c.free |= 1 << r
         elif TSIZE[t] <= 8:
             c.tee = (idx, len(stack) - 1, e)
+        return
+    if ((k == K_LOCAL or k == K_MEM) and not keep and not IS_FLOAT[t] and TSIZE[t] <= 8
+            and (c.free & c.gmask).bit_count() >= _KEEP_FREE):
+        # A copy through a free register instead of the scratch one: the local stays cached.
+        r = c.pop_reg()
+        c.a.store(TSIZE[t], r, c.fp, disp)
+        _cache(c, idx, t, r)
         return
     if k == K_CONST or not keep:
         stack.pop()
@@ -91,10 +129,21 @@ def _store_local(c, idx, keep):
     # keep a K_MEM/K_LOCAL/K_CMP value: load it once, store it, keep the register.
     r = c.pop_reg()
     c.a.store(TSIZE[t], r, c.fp, disp)
+    if r < 16 and (c.free & c.gmask).bit_count() >= _KEEP_FREE:
+        _cache(c, idx, t, r)
+        stack.append((K_LOCAL, t, idx))
+        return
     e = (K_REG, t, r)
     stack.append(e)
     if TSIZE[t] <= 8:
         c.tee = (idx, len(stack) - 1, e)
+
+
+def _cache(c, idx, t, r):
+    """Local ``idx`` (just stored from GPR ``r``, which the caller gives up) is
+    cached in ``r``; a loop's back-edge moves it to the loop's register
+    (control.conform_both) rather than every store."""
+    c.cache_local(idx, r)
 
 
 def visit_local_set(c, idx):

@@ -927,6 +927,7 @@ ALU_RM_FRAME32[4], ALU_RM_FRAME32[8] = _ALU_RM4_32, _ALU_RM8_32
 ALU_RR = [None] * 9
 ALU_RR[4], ALU_RR[8] = _ALU_RR[4], _ALU_RR[8]
 TEST_RR4 = _TEST_RR4
+MOV_RR4, MOV_RR8 = _MOV_RR4, _MOV_RR8       # mov dst, src: indexed by src << 4 | dst
 # <op> [base + disp8], imm8 minus the disp8 and imm8, by size (4/8) then op << 4 | base.
 # ALU_MI32*: the imm32 forms (81 /op); *_D32: [base + disp32].
 ALU_MI8, ALU_MI8_D32, ALU_MI32, ALU_MI32_D32 = [None] * 9, [None] * 9, [None] * 9, [None] * 9
