@@ -144,8 +144,8 @@ def render(results, out: pathlib.Path, chart: pathlib.Path | None, chart_error: 
         "executable memory) against `wasmtime.Module(engine, bytes)` with "
         "`parallel_compilation = False`, so both use one core. The medians are of compiles "
         "after the first of the process, which is shown apart (\"first\"): it also imports "
-        "pywinch's compiler and builds its encoding tables and per-signature trampolines, "
-        "which later modules reuse.",
+        "pywinch's compiler (from bytecode, as installed by pip) and builds its encoding "
+        "tables and per-signature trampolines, which later modules reuse.",
         "- Every run's output is checked against the checksum in `benchmarks/wasm/manifest.json`; "
         "a wrong output, a trap or a crash shows as **FAILED** and fails the run.",
         "",

@@ -178,6 +178,22 @@ def worker_main(args) -> int:
 
 # ---------------------------------------------------------------- parent side
 
+# Workers import pywinch from its bytecode, as a pip-installed package does (pip
+# byte-compiles at install): with PYTHONDONTWRITEBYTECODE set, as on some CI
+# machines, every worker would compile pywinch's sources again and the first
+# compile of a process would measure that.  main() byte-compiles the package once.
+_WORKER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _byte_compile_pywinch() -> None:
+    import compileall
+    import importlib.util
+    spec = importlib.util.find_spec("pywinch")
+    if spec is not None and spec.submodule_search_locations:
+        for d in spec.submodule_search_locations:
+            compileall.compile_dir(d, quiet=1)
+
+
 def run_worker(kind: str, wasm: pathlib.Path, argv: list[str], reps: int, compile_reps: int,
                timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as d:
@@ -186,7 +202,7 @@ def run_worker(kind: str, wasm: pathlib.Path, argv: list[str], reps: int, compil
                "--wasm", str(wasm), "--argv", json.dumps(argv), "--reps", str(reps),
                "--compile-reps", str(compile_reps), "--result", str(result)]
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_WORKER_ENV)
         except subprocess.TimeoutExpired:
             raise Failure(f"timed out after {timeout:.0f} s")
         if p.returncode != 0 or not result.exists():
@@ -369,10 +385,12 @@ def main(argv=None) -> int:
     out = pathlib.Path(opts.out) if opts.out else (
         ROOT / "build" / "bench-quick" / "benchmarks.md" if opts.quick else ROOT / "docs" / "benchmarks.md")
     chart = pathlib.Path(opts.chart) if opts.chart else out.with_suffix(".png")
-    raw = pathlib.Path(opts.json) if opts.json else out.with_name("results.json") if opts.quick \
+    # The committed results.json only for the default report: a run written elsewhere keeps its own.
+    raw = pathlib.Path(opts.json) if opts.json else out.with_name("results.json") if opts.quick or opts.out \
         else HERE / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
+    _byte_compile_pywinch()
     info = machine_info()
     print(f"{info['cpu']}, {info['cores']} cores, load {info['load']}; commit {info['commit']}; "
           f"{len(names)} programs, median of {opts.reps}", flush=True)
