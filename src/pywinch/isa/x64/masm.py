@@ -64,6 +64,19 @@ def _mm_patch_rel32(buf, at, target):
     _pack_into_i32(buf, at, target - (at + 4))
 
 
+def _emit_access(a, acc, reg: int, base: int, offset: int, index: int) -> None:
+    """The access itself, ``[base + index + offset]``, for a heap access
+    descriptor ``acc`` (see :meth:`MacroAssembler.heap_access`)."""
+    if acc[0] == "store":
+        a.store(acc[1], reg, base, offset, index)
+    elif reg >= 16:
+        a.load(acc[1], reg, base, offset, index)
+    elif acc[3]:
+        a.load_sx(acc[1], acc[2], reg, base, offset, index)
+    else:
+        a.load_zx(acc[1], reg, base, offset, index)
+
+
 class MacroAssembler(Assembler):
     __slots__ = ()
 
@@ -184,14 +197,7 @@ class MacroAssembler(Assembler):
             if hb < 0:
                 a.load(8, scratch, mbase, base_disp)
                 hb = scratch
-            if acc[0] == "store":
-                a.store(acc[1], reg, hb, offset, addr)
-            elif reg >= 16:
-                a.load(acc[1], reg, hb, offset, addr)
-            elif acc[3]:
-                a.load_sx(acc[1], acc[2], reg, hb, offset, addr)
-            else:
-                a.load_zx(acc[1], reg, hb, offset, addr)
+            _emit_access(a, acc, reg, hb, offset, addr)
             entry = _heap_cache[key] = (bytes(a.buf), jpos)
         buf = self.buf
         at = len(buf) + entry[1]
@@ -217,14 +223,7 @@ class MacroAssembler(Assembler):
                 a.load(8, scratch, mbase, base_disp)
                 hb = scratch
             at = len(a.buf)
-            if acc[0] == "store":
-                a.store(acc[1], reg, hb, offset, addr)
-            elif reg >= 16:
-                a.load(acc[1], reg, hb, offset, addr)
-            elif acc[3]:
-                a.load_sx(acc[1], acc[2], reg, hb, offset, addr)
-            else:
-                a.load_zx(acc[1], reg, hb, offset, addr)
+            _emit_access(a, acc, reg, hb, offset, addr)
             entry = _guarded_cache[key] = (bytes(a.buf), at)
         buf = self.buf
         at = len(buf) + entry[1]
