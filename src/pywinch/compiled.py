@@ -41,8 +41,9 @@ from .errors import WasmError
 
 # ``features["epoch"]``: the interruption checks at function entries and loop
 # headers.  DEADLINE traps when the engine's epoch reaches the store's
-# deadline (Config.epoch_interruption); INTERRUPT only when the deadline is 0,
-# which is all Ctrl-C does without epoch_interruption (two loads instead of four).
+# deadline (Config.epoch_interruption); INTERRUPT only when the instance's
+# Ctrl-C flag (VMCTX_INTERRUPT) is set, which is all that can interrupt without
+# epoch_interruption (one compare instead of three dependent loads).
 EPOCH_OFF = 0
 EPOCH_DEADLINE = 1
 EPOCH_INTERRUPT = 2

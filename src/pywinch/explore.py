@@ -384,18 +384,13 @@ def render_file(data: bytes, title: str, functions=None, hex_only: bool = False,
 
     Compiled with the default engine settings, so the code shown is the code
     ``pywinch run`` executes.  ``progress(done, total)``: after each compiled function."""
+    from .api.compiler import compile_module
     from .api.engine import Config
     from .api.module import _to_binary
-    from .api.compiler import epoch_mode
-    from .api.engine import heap_guard
-    from .codegen import compile_module
     from .wasm.binary import decode_module
     binary = _to_binary(data)
     m = decode_module(binary)
-    cfg = Config()
     t0 = time.perf_counter()
-    compiled = compile_module(m, features=cfg.features(), fuel=bool(cfg.consume_fuel),
-                              epoch=epoch_mode(cfg), heap_guard=heap_guard(cfg), opmap=True,
-                              progress=progress)
+    compiled = compile_module(m, Config(), progress=progress, opmap=True)
     ms = (time.perf_counter() - t0) * 1000
     return render(m, compiled, title, functions, hex_only, ms, limit)

@@ -167,15 +167,12 @@ def test_every_byte_of_machine_code_is_shown_once(tmp_path):
     """The instructions of a page, in order, are exactly the function's compiled
     code, compiled with the default engine's settings (what ``pywinch run`` executes)."""
     from pywinch import Config
-    from pywinch.api.compiler import epoch_mode
-    from pywinch.api.engine import heap_guard
-    from pywinch.codegen import compile_module
+    from pywinch.api.compiler import compile_module
     from pywinch.wasm.binary import decode_module
     data = (PROGRAMS / "hello.wasm").read_bytes()
     page = parse(explore.render_file(data, "hello.wasm"))
     m = decode_module(data)
-    cfg = Config()
-    compiled = compile_module(m, epoch=epoch_mode(cfg), heap_guard=heap_guard(cfg), opmap=True)
+    compiled = compile_module(m, Config(), opmap=True)
     secs = list(page.find("section"))
     assert len(secs) == len(m.funcs)
     for j, s in enumerate(secs):

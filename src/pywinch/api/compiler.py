@@ -25,30 +25,29 @@ def epoch_mode(config) -> int:
 
     EPOCH_DEADLINE (Config.epoch_interruption) compares the engine's epoch with
     the store's deadline.  Without epoch_interruption the deadline is "never"
-    and only Ctrl-C moves it, always to 0 (runtime/interrupt.py), so
-    Config.interruptible (pywinch's own, on by default) needs only the cheaper
-    EPOCH_INTERRUPT check "deadline == 0"; with both off, no check at all."""
+    and only Ctrl-C interrupts (runtime/interrupt.py), so Config.interruptible
+    (pywinch's own, on by default) needs only the cheaper EPOCH_INTERRUPT check
+    of the instance's Ctrl-C flag; with both off, no check at all."""
     if config.epoch_interruption:
         return EPOCH_DEADLINE
     return EPOCH_INTERRUPT if config.interruptible else EPOCH_OFF
 
 
-def compile_module(module, config, progress=None) -> CompiledModule:
+def compile_module(module, config, progress=None, opmap=False) -> CompiledModule:
     """Validate and compile (one pass per function) with the engine's settings:
     fuel, the interruption checks (``epoch_mode``) and, with guarded memories,
-    no bounds checks (``engine.heap_guard``).  The guard is recorded in
-    ``features["heap_guard"]`` (serialization refuses such code where memories
-    are not guarded)."""
+    no bounds checks (``engine.heap_guard``; recorded in
+    ``features["heap_guard"]``, so serialization refuses such code where
+    memories are not guarded).  ``progress`` and ``opmap`` as for
+    ``codegen.compile_module``."""
     try:
         from ..codegen import compile_module as _compile
     except ImportError:
         raise UnsupportedError("the compiler (pywinch.codegen.compile_module) is not available yet") from None
     from .engine import heap_guard
-    guard = heap_guard(config)
-    compiled = _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
-                        epoch=epoch_mode(config), heap_guard=guard, progress=progress)
-    compiled.features["heap_guard"] = guard
-    return compiled
+    return _compile(module, features=config.features(), fuel=bool(config.consume_fuel),
+                    epoch=epoch_mode(config), heap_guard=heap_guard(config), progress=progress,
+                    opmap=opmap)
 
 
 def wasm_to_native(key: tuple):

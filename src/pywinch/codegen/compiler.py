@@ -767,4 +767,4 @@ def compile_module(module, *, features=None, fuel=False, epoch=False, progress=N
         link_rel32(blob, at, target)
     names = dict(module.names.functions) if module.names else {}
     return CompiledModule(bytes(blob), func_offsets, func_ends, trampolines, traps, pcmap, names,
-                          nimp, {"fuel": fuel, "epoch": mc.epoch, **(features or {})}, opmap=ops)
+                          nimp, {"fuel": fuel, "epoch": mc.epoch, "heap_guard": mc.heap_guard, **(features or {})}, opmap=ops)
